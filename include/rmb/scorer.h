@@ -1,0 +1,72 @@
+/* The scorer seam: everything that turns (conversation, answer) sequences
+ * into scalar rewards implements rmb_scorer_ops.  Baselines, the native
+ * engine and remote servers all plug in here; the evaluation never knows
+ * which one it drives. */
+#ifndef RMB_SCORER_H
+#define RMB_SCORER_H
+
+#include "rmb/common.h"
+#include "rmb/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One distinct sequence to score: a conversation followed by an assistant
+ * answer.  conversation_id is equal for sequences that share a conversation,
+ * so a scorer may reuse work across them (shared prefixes). */
+typedef struct rmb_sequence {
+    const rmb_conversation *conversation;
+    size_t conversation_id;
+    const char *answer;
+    uint64_t key; /* rmb_sequence_key of the sequence's text */
+} rmb_sequence;
+
+/* Options every scorer may read; each ignores what does not apply to it.
+ * Zero-initialised means defaults. */
+typedef struct rmb_scorer_options {
+    int max_length;         /* tokens; 0 = scorer's default */
+    const char *truncation; /* "left", "right", "none"; NULL = "left" */
+    int threads;            /* 0 = all cores */
+    const char *compute;    /* "exact" (default) or "bf16" */
+    const char *tokenizer;  /* a local tokenizer directory, for remote scorers */
+    const char *api_key_env;
+    int in_flight;          /* concurrent remote requests; 0 = default */
+} rmb_scorer_options;
+
+typedef struct rmb_scorer rmb_scorer;
+
+typedef struct rmb_scorer_ops {
+    /* Scores seqs[0..n): writes scores[i] and item_err[i].status = RMB_OK, or
+     * a failed item_err[i] (status and message) when that one sequence could
+     * not be scored.  Returns non-OK only when the whole batch failed or
+     * ctx asked to cancel; scores already written stay valid. */
+    rmb_status (*score)(rmb_scorer *self, const rmb_sequence *seqs, size_t n, double *scores,
+                        rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
+    void (*destroy)(rmb_scorer *self);
+} rmb_scorer_ops;
+
+struct rmb_scorer {
+    const rmb_scorer_ops *ops;
+    char *name;        /* short, file-name safe: "length", "random-7", a model's directory name */
+    char *fingerprint; /* identifies everything that changes a score (model, options) */
+    size_t batch_size; /* sequences the caller should hand over per score() call */
+};
+
+/* Opens the scorer named by a --model spec: "length", "random[:SEED]", or
+ * any spec registered by another backend.  "results:FILE" is not a scorer
+ * (see rmb/eval.h). */
+rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_options *opt,
+                           rmb_error *err);
+rmb_status rmb_scorer_score(rmb_scorer *s, const rmb_sequence *seqs, size_t n, double *scores,
+                            rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
+void rmb_scorer_close(rmb_scorer *s);
+
+/* 64-bit identity of a sequence's text (FNV-1a over the canonical bytes:
+ * for each message role 0x1F content 0x1E, then "assistant" 0x1F answer). */
+uint64_t rmb_sequence_key(const rmb_conversation *conversation, const char *answer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

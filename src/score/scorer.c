@@ -1,0 +1,109 @@
+/* rmb_scorer_open: from a --model spec to a backend. */
+#include "score/backends.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct backend {
+    const char *name; /* the spec is NAME or NAME:ARG */
+    int takes_arg;    /* 0: no argument, 1: optional, 2: required */
+    rmb_scorer_open_fn open;
+} backend;
+
+static const backend backends[] = {
+    {"length", 0, rmb_length_scorer_open},
+    {"random", 1, rmb_random_scorer_open},
+};
+
+rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_options *opt,
+                           rmb_error *err)
+{
+    static const rmb_scorer_options defaults;
+    if (!opt)
+        opt = &defaults;
+    *out = NULL;
+    const char *colon = strchr(spec, ':');
+    size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        const backend *b = &backends[i];
+        if (strlen(b->name) != name_len || strncmp(spec, b->name, name_len) != 0)
+            continue;
+        if (colon && b->takes_arg == 0)
+            return rmb_fail(err, RMB_EUSAGE, "--model %s: '%s' takes no argument", spec, b->name);
+        if (!colon && b->takes_arg == 2)
+            return rmb_fail(err, RMB_EUSAGE, "--model %s: '%s' needs an argument (%s:...)", spec,
+                            b->name, b->name);
+        return b->open(out, spec, colon ? colon + 1 : NULL, opt, err);
+    }
+    return rmb_fail(err, RMB_EUSAGE,
+                    "--model %s: unknown model spec (expected length, random[:SEED] or results:FILE)",
+                    spec);
+}
+
+rmb_status rmb_scorer_score(rmb_scorer *s, const rmb_sequence *seqs, size_t n, double *scores,
+                            rmb_error *item_err, const rmb_context *ctx, rmb_error *err)
+{
+    if (rmb_canceled(ctx))
+        return rmb_fail(err, RMB_ECANCELED, "canceled");
+    return s->ops->score(s, seqs, n, scores, item_err, ctx, err);
+}
+
+void rmb_scorer_close(rmb_scorer *s)
+{
+    if (s)
+        s->ops->destroy(s);
+}
+
+rmb_scorer *rmb_scorer_new(size_t size, const rmb_scorer_ops *ops, const char *name,
+                           const char *fingerprint, size_t batch_size)
+{
+    rmb_scorer *s = calloc(1, size);
+    if (!s)
+        return NULL;
+    s->ops = ops;
+    s->name = strdup(name);
+    s->fingerprint = strdup(fingerprint);
+    s->batch_size = batch_size;
+    if (!s->name || !s->fingerprint) {
+        rmb_scorer_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void rmb_scorer_free(rmb_scorer *s)
+{
+    if (!s)
+        return;
+    free(s->name);
+    free(s->fingerprint);
+    free(s);
+}
+
+/* FNV-1a, 64-bit. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t fnv1a_field(uint64_t h, const char *s, unsigned char sep)
+{
+    h = fnv1a(h, s, strlen(s));
+    return fnv1a(h, &sep, 1);
+}
+
+uint64_t rmb_sequence_key(const rmb_conversation *conversation, const char *answer)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < conversation->n_messages; i++) {
+        h = fnv1a_field(h, conversation->messages[i].role, 0x1F);
+        h = fnv1a_field(h, conversation->messages[i].content, 0x1E);
+    }
+    h = fnv1a_field(h, "assistant", 0x1F);
+    return fnv1a(h, answer, strlen(answer));
+}
