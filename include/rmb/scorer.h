@@ -32,7 +32,19 @@ typedef struct rmb_scorer_options {
     const char *tokenizer;  /* a local tokenizer directory, for remote scorers */
     const char *api_key_env;
     int in_flight;          /* concurrent remote requests; 0 = default */
+    const char *artifacts_dir; /* where a scorer may keep raw outputs (the run's --out) */
 } rmb_scorer_options;
+
+/* A pairwise comparison for judges: which of two answers to one
+ * conversation is better. */
+typedef struct rmb_comparison {
+    const rmb_conversation *conversation;
+    size_t conversation_id;
+    const char *first;
+    const char *second;
+} rmb_comparison;
+
+enum { RMB_VERDICT_NONE = 0, RMB_VERDICT_FIRST = 1, RMB_VERDICT_SECOND = -1 };
 
 typedef struct rmb_scorer rmb_scorer;
 
@@ -43,6 +55,15 @@ typedef struct rmb_scorer_ops {
      * ctx asked to cancel; scores already written stay valid. */
     rmb_status (*score)(rmb_scorer *self, const rmb_sequence *seqs, size_t n, double *scores,
                         rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
+    /* Judges implement compare instead of score (score is then NULL): for
+     * each comparison, verdicts[i] is RMB_VERDICT_FIRST or _SECOND when the
+     * judge prefers that answer, RMB_VERDICT_NONE when it does not decide
+     * (tie, inconsistent orders, unparseable).  Same error contract. */
+    rmb_status (*compare)(rmb_scorer *self, const rmb_comparison *cmps, size_t n, int *verdicts,
+                          rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
+    /* Optional: a JSON object (text the caller frees) of the scorer's own
+     * statistics for summary.json's "scorer" field; NULL if none. */
+    char *(*report)(rmb_scorer *self);
     void (*destroy)(rmb_scorer *self);
 } rmb_scorer_ops;
 
