@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev  # compilers, sanitizer and fuzzer runtimes
-  libjansson-dev         # JSON: dataset, results files, tokenizer.json
+  libjansson-dev         # JSON: results files, configs, tokenizer.json
+  libyajl-dev            # streaming JSON for the 93 MB benchmark (3x faster than a tree parser)
   libsqlite3-dev         # run store
   libcurl4-openssl-dev   # remote scorers
   libonig-dev            # tokenizer pre-tokenizer regexes (the engine HF tokenizers uses)

@@ -1,6 +1,8 @@
 /* rmb_scorer_open: from a --model spec to a backend. */
 #include "score/backends.h"
 
+#include "common/hashmap.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,30 +82,19 @@ void rmb_scorer_free(rmb_scorer *s)
     free(s);
 }
 
-/* FNV-1a, 64-bit. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static uint64_t fnv1a_field(uint64_t h, const char *s, unsigned char sep)
 {
-    h = fnv1a(h, s, strlen(s));
-    return fnv1a(h, &sep, 1);
+    h = rmb_fnv1a(h, s, strlen(s));
+    return rmb_fnv1a(h, &sep, 1);
 }
 
 uint64_t rmb_sequence_key(const rmb_conversation *conversation, const char *answer)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = RMB_FNV_OFFSET;
     for (size_t i = 0; i < conversation->n_messages; i++) {
         h = fnv1a_field(h, conversation->messages[i].role, 0x1F);
         h = fnv1a_field(h, conversation->messages[i].content, 0x1E);
     }
     h = fnv1a_field(h, "assistant", 0x1F);
-    return fnv1a(h, answer, strlen(answer));
+    return rmb_fnv1a(h, answer, strlen(answer));
 }
