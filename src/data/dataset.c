@@ -10,6 +10,7 @@
 #include "common/arena.h"
 #include "common/fileio.h"
 #include "common/hashmap.h"
+#include "data/dataset_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -68,7 +69,7 @@ typedef struct parser {
     rmb_dataset *ds;
     rmb_error *err;
     rmb_status status;
-    const char *file;          /* path relative to the data directory */
+    const char *file;          /* the file's path, for messages */
     const char *category_path; /* what the file's location says */
     rmb_set set;
     frame_kind frames[MAX_DEPTH];
@@ -561,24 +562,15 @@ static rmb_status syntax_error(parser *p, yajl_handle h, const char *text, size_
                     line, col, p->index, clean);
 }
 
-static rmb_status parse_file(rmb_dataset *ds, rmb_set set, const char *rel_path,
-                             const char *category_path, rmb_error *err)
+static rmb_status parse_text(rmb_dataset *ds, rmb_set set, const char *path,
+                             const char *category_path, const char *text, size_t len,
+                             rmb_error *err)
 {
-    char *path = NULL, *text = NULL;
-    size_t len = 0;
-    if (asprintf(&path, "%s/%s", ds->dir, rel_path) < 0)
-        return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    rmb_status st = rmb_read_file(path, &text, &len, err);
-    free(path);
-    if (st != RMB_OK)
-        return st;
-
-    parser p = {.ds = ds, .err = err, .file = rel_path, .category_path = category_path, .set = set};
+    parser p = {.ds = ds, .err = err, .file = path, .category_path = category_path, .set = set};
     yajl_handle h = yajl_alloc(&callbacks, NULL, &p);
-    if (!h) {
-        free(text);
+    if (!h)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    }
+    rmb_status st;
     yajl_status ys = yajl_parse(h, (const unsigned char *)text, len);
     if (ys == yajl_status_ok)
         ys = yajl_complete_parse(h);
@@ -587,9 +579,20 @@ static rmb_status parse_file(rmb_dataset *ds, rmb_set set, const char *rel_path,
     else
         st = p.status;
     yajl_free(h);
-    free(text);
     free(p.item.messages);
     free(p.item.answers);
+    return st;
+}
+
+static rmb_status parse_file(rmb_dataset *ds, rmb_set set, const char *path,
+                             const char *category_path, rmb_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    rmb_status st = rmb_read_file(path, &text, &len, err);
+    if (st == RMB_OK)
+        st = parse_text(ds, set, path, category_path, text, len, err);
+    free(text);
     return st;
 }
 
@@ -675,7 +678,9 @@ static rmb_status load_files(rmb_dataset *ds, const rmb_subset *subset, const rm
         const char *rel = files.paths[i];
         size_t n = strlen(rel) - 5;
         char *category_path = rmb_arena_strndup(&ds->arena, rel, n);
-        char *file = rmb_arena_strndup(&ds->arena, rel, n + 5);
+        char *file = rmb_arena_alloc(&ds->arena, strlen(ds->dir) + n + 7);
+        if (file)
+            sprintf(file, "%s/%s", ds->dir, rel);
         if (!category_path || !file) {
             st = rmb_fail(err, RMB_ENOMEM, "out of memory");
             break;
@@ -694,15 +699,32 @@ static rmb_status load_files(rmb_dataset *ds, const rmb_subset *subset, const rm
     return st;
 }
 
+static rmb_dataset *dataset_new(const char *dir)
+{
+    rmb_dataset *ds = calloc(1, sizeof *ds);
+    if (ds && !(ds->dir = strdup(dir))) {
+        free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+rmb_status rmb_dataset_parse_text(rmb_dataset **out, rmb_set set, const char *category_path,
+                                  const char *text, size_t len, rmb_error *err)
+{
+    *out = dataset_new("(memory)");
+    if (!*out)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    return parse_text(*out, set, "(memory)", category_path, text, len, err);
+}
+
 rmb_status rmb_dataset_open(rmb_dataset **out, const char *dir, const rmb_subset *subset,
                             const rmb_context *ctx, rmb_error *err)
 {
     *out = NULL;
-    rmb_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds || !(ds->dir = strdup(dir))) {
-        free(ds);
+    rmb_dataset *ds = dataset_new(dir);
+    if (!ds)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    }
     rmb_status st = load_files(ds, subset, ctx, err);
     if (st != RMB_OK) {
         rmb_dataset_close(ds);

@@ -111,8 +111,10 @@ rmb_status rmb_metrics_compute(const rmb_outcome *outcomes, size_t n, rmb_metric
             count_add(&c->count, o, correct);
         }
     }
-    qsort(m->scenarios, m->n_scenarios, sizeof *m->scenarios, compare_keys);
-    qsort(m->categories, m->n_categories, sizeof *m->categories, compare_rows);
+    if (m->n_scenarios)
+        qsort(m->scenarios, m->n_scenarios, sizeof *m->scenarios, compare_keys);
+    if (m->n_categories)
+        qsort(m->categories, m->n_categories, sizeof *m->categories, compare_rows);
 
     double sum = 0;
     for (int g = 0; g < 2; g++)

@@ -286,20 +286,12 @@ static rmb_status read_all(reader *rd, const char *text, size_t len)
     return RMB_OK;
 }
 
-rmb_status rmb_records_read(rmb_records *r, const char *path, const rmb_subset *subset,
-                            const rmb_context *ctx, rmb_error *err)
+rmb_status rmb_records_parse(rmb_records *r, const char *path, const char *text, size_t len,
+                             const rmb_subset *subset, rmb_error *err)
 {
-    (void)ctx;
     memset(r, 0, sizeof *r);
-    char *text;
-    size_t len;
-    rmb_status st = rmb_read_file(path, &text, &len, err);
-    if (st != RMB_OK)
-        return st;
-    if (strlen(text) != len) {
-        free(text);
+    if (strlen(text) != len)
         return rmb_fail(err, RMB_EDATA, "%s: contains a NUL byte", path);
-    }
     reader rd = {.r = r, .path = path, .subset = subset, .err = err};
     /* Every record is an object, so the '{' count bounds the records and the
      * outcome array never moves while items still do. */
@@ -307,11 +299,7 @@ rmb_status rmb_records_read(rmb_records *r, const char *path, const rmb_subset *
     for (size_t i = 0; i < len; i++)
         max_records += text[i] == '{';
     r->outcomes = calloc(max_records, sizeof *r->outcomes);
-    if (!r->outcomes)
-        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if (st == RMB_OK)
-        st = read_all(&rd, text, len);
-    free(text);
+    rmb_status st = r->outcomes ? read_all(&rd, text, len) : rmb_fail(err, RMB_ENOMEM, "out of memory");
     rmb_hashmap_free(&rd.uids[0]);
     rmb_hashmap_free(&rd.uids[1]);
     if (st != RMB_OK) {
@@ -321,6 +309,20 @@ rmb_status rmb_records_read(rmb_records *r, const char *path, const rmb_subset *
     for (size_t i = 0; i < r->n; i++)
         r->outcomes[i].item = &r->items[i];
     return RMB_OK;
+}
+
+rmb_status rmb_records_read(rmb_records *r, const char *path, const rmb_subset *subset,
+                            const rmb_context *ctx, rmb_error *err)
+{
+    (void)ctx;
+    memset(r, 0, sizeof *r);
+    char *text = NULL;
+    size_t len = 0;
+    rmb_status st = rmb_read_file(path, &text, &len, err);
+    if (st == RMB_OK)
+        st = rmb_records_parse(r, path, text, len, subset, err);
+    free(text);
+    return st;
 }
 
 void rmb_records_free(rmb_records *r)

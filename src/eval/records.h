@@ -25,6 +25,9 @@ typedef struct rmb_records {
  * (index and uid) and field; a duplicate uid is an error too. */
 rmb_status rmb_records_read(rmb_records *r, const char *path, const rmb_subset *subset,
                             const rmb_context *ctx, rmb_error *err);
+/* The same from text in memory (len bytes, NUL-terminated); path names it. */
+rmb_status rmb_records_parse(rmb_records *r, const char *path, const char *text, size_t len,
+                             const rmb_subset *subset, rmb_error *err);
 void rmb_records_free(rmb_records *r);
 
 /* Writes the records of one set (pairwise or Best-of-N) as a JSON array, one
