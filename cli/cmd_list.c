@@ -20,14 +20,13 @@ static const char usage[] =
     "               ../shared/RMB_dataset)\n"
     "  -h, --help   this help\n";
 
-/* Items per category path, in the dataset's (sorted) order. */
-static size_t count_items(const rmb_dataset *ds, const char *path)
+/* The index of path among the published scenarios, or n if not one. */
+static size_t scenario_index(const rmb_scenario *sc, size_t n, const char *path)
 {
-    size_t n = 0;
-    const rmb_item *items = rmb_dataset_items(ds);
-    for (size_t i = 0; i < rmb_dataset_n_items(ds); i++)
-        n += !strcmp(items[i].category_path, path);
-    return n;
+    size_t i = 0;
+    while (i < n && strcmp(sc[i].category_path, path) != 0)
+        i++;
+    return i;
 }
 
 static bool file_exists(const char *dir, const char *category_path)
@@ -75,27 +74,37 @@ int cmd_list(int argc, char **argv)
     cli_progress_done();
     size_t n;
     const rmb_scenario *sc = rmb_published_scenarios(&n);
+    /* Items per published scenario; items come grouped by file, so the
+     * scenario is looked up once per run of equal paths. */
+    size_t *counts = calloc(n + 1, sizeof *counts);
+    const rmb_item *items = rmb_dataset_items(ds);
+    size_t total = rmb_dataset_n_items(ds), at = n;
+    for (size_t i = 0; counts && i < total; i++) {
+        if (i == 0 || strcmp(items[i].category_path, items[i - 1].category_path))
+            at = scenario_index(sc, n, items[i].category_path);
+        counts[at]++;
+    }
     size_t totals[2][2] = {{0}}; /* [set][present, published] */
     printf("%-72s %8s %10s\n", "scenario", "items", "published");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; counts && i < n; i++) {
         int set = strncmp(sc[i].category_path, "BoN_set/", 8) == 0;
-        size_t items = count_items(ds, sc[i].category_path);
-        totals[set][0] += items;
+        totals[set][0] += counts[i];
         totals[set][1] += sc[i].published;
         if (file_exists(dir, sc[i].category_path))
-            printf("%-72s %8zu %10zu\n", sc[i].category_path, items, sc[i].published);
+            printf("%-72s %8zu %10zu\n", sc[i].category_path, counts[i], sc[i].published);
         else
             printf("%-72s %8s %10zu\n", sc[i].category_path, "missing", sc[i].published);
     }
-    /* Files that are not part of the published benchmark are still listed. */
-    const rmb_item *items = rmb_dataset_items(ds);
-    for (size_t i = 0; i < rmb_dataset_n_items(ds); i++) {
-        bool known = false;
-        for (size_t j = 0; j < n && !known; j++)
-            known = !strcmp(sc[j].category_path, items[i].category_path);
-        if (!known && (i == 0 || strcmp(items[i - 1].category_path, items[i].category_path)))
-            printf("%-72s %8zu %10s\n", items[i].category_path, count_items(ds, items[i].category_path), "-");
+    /* Files that are not part of the published benchmark are listed too. */
+    for (size_t i = 0, run = 0; i < total; i++) {
+        run++;
+        if (i + 1 < total && !strcmp(items[i].category_path, items[i + 1].category_path))
+            continue;
+        if (scenario_index(sc, n, items[i].category_path) == n)
+            printf("%-72s %8zu %10s\n", items[i].category_path, run, "-");
+        run = 0;
     }
+    free(counts);
     printf("\npairs: %zu of %zu published; Best-of-N lists: %zu of %zu published\n", totals[0][0],
            totals[0][1], totals[1][0], totals[1][1]);
     rmb_dataset_close(ds);

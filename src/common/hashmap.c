@@ -1,6 +1,28 @@
 #include "common/hashmap.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+
+uint64_t rmb_hash_bytes(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    h ^= len * 0x9e3779b97f4a7c15ULL;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p, len);
+    return mix(h ^ tail ^ ((uint64_t)len << 56));
+}
 
 uint64_t rmb_fnv1a(uint64_t h, const void *data, size_t len)
 {

@@ -25,7 +25,12 @@ bool rmb_hashmap_next(const rmb_hashmap *m, uint64_t hash, size_t *slot, size_t 
 
 void rmb_hashmap_free(rmb_hashmap *m);
 
-/* FNV-1a of bytes, continuing from h (start with RMB_FNV_OFFSET). */
+/* A fast hash of bytes for table lookups (8 bytes a step), continuing from
+ * h (start with 0).  Not stable across versions: never store it. */
+uint64_t rmb_hash_bytes(uint64_t h, const void *data, size_t len);
+
+/* FNV-1a of bytes, continuing from h (start with RMB_FNV_OFFSET): stable,
+ * documented, for identities that outlive a run (sequence keys). */
 #define RMB_FNV_OFFSET 0xcbf29ce484222325ULL
 uint64_t rmb_fnv1a(uint64_t h, const void *data, size_t len);
 

@@ -189,10 +189,10 @@ static bool grow_array(void **array, size_t *cap, size_t need, size_t elem)
 
 static uint64_t conversation_hash(const rmb_message *m, size_t n)
 {
-    uint64_t h = RMB_FNV_OFFSET;
+    uint64_t h = 0;
     for (size_t i = 0; i < n; i++) {
-        h = rmb_fnv1a(h, m[i].role, strlen(m[i].role) + 1);
-        h = rmb_fnv1a(h, m[i].content, strlen(m[i].content) + 1);
+        h = rmb_hash_bytes(h, m[i].role, strlen(m[i].role) + 1);
+        h = rmb_hash_bytes(h, m[i].content, strlen(m[i].content) + 1);
     }
     return h;
 }
@@ -231,7 +231,7 @@ static size_t intern_conversation(rmb_dataset *ds, const rmb_message *m, size_t 
 
 static uint64_t uid_hash(const char *uid)
 {
-    return rmb_fnv1a(RMB_FNV_OFFSET, uid, strlen(uid));
+    return rmb_hash_bytes(0, uid, strlen(uid));
 }
 
 static const rmb_item *find_uid(const rmb_dataset *ds, rmb_set set, const char *uid)

@@ -9,8 +9,8 @@
  * (conversation index, answer text) and compared without rehashing turns. */
 static uint64_t answer_hash(size_t conversation, const char *answer)
 {
-    uint64_t h = rmb_fnv1a(RMB_FNV_OFFSET, &conversation, sizeof conversation);
-    return rmb_fnv1a(h, answer, strlen(answer));
+    uint64_t h = rmb_hash_bytes(0, &conversation, sizeof conversation);
+    return rmb_hash_bytes(h, answer, strlen(answer));
 }
 
 rmb_status rmb_plan_build(rmb_plan *plan, const rmb_dataset *ds, const rmb_item *items, size_t n,
@@ -100,7 +100,7 @@ void rmb_plan_free(rmb_plan *plan)
 static uint64_t comparison_hash(size_t conversation, const char *first, const char *second)
 {
     uint64_t h = answer_hash(conversation, first);
-    return rmb_fnv1a(h, second, strlen(second) + 1);
+    return rmb_hash_bytes(h, second, strlen(second) + 1);
 }
 
 rmb_status rmb_comparison_plan_build(rmb_comparison_plan *plan, const rmb_dataset *ds,

@@ -155,7 +155,7 @@ static rmb_status read_is_correct(reader *rd, size_t index, const char *uid, jso
 
 static rmb_status check_unique(reader *rd, size_t index, rmb_set set, const char *uid)
 {
-    uint64_t h = rmb_fnv1a(RMB_FNV_OFFSET, uid, strlen(uid));
+    uint64_t h = rmb_hash_bytes(0, uid, strlen(uid));
     size_t slot = 0, other;
     while (rmb_hashmap_next(&rd->uids[set], h, &slot, &other))
         if (!strcmp(rd->r->items[other].uid, uid))
