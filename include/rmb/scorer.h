@@ -33,6 +33,9 @@ typedef struct rmb_scorer_options {
     const char *api_key_env;
     int in_flight;          /* concurrent remote requests; 0 = default */
     const char *artifacts_dir; /* where a scorer may keep raw outputs (the run's --out) */
+    const char *judge_prompt;  /* judges: a prompt file (docs/remote.md); NULL = MT-Bench pairwise */
+    double timeout_s;          /* remote: seconds per request attempt; 0 = 300 */
+    int max_attempts;          /* remote: attempts per request before it fails; 0 = 4 */
 } rmb_scorer_options;
 
 /* A pairwise comparison for judges: which of two answers to one

@@ -12,6 +12,11 @@ rmb_status rmb_length_scorer_open(rmb_scorer **out, const char *spec, const char
                                   const rmb_scorer_options *opt, rmb_error *err);
 rmb_status rmb_random_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                   const rmb_scorer_options *opt, rmb_error *err);
+/* Remote scorers (docs/remote.md): vllm:URL[#MODEL], sglang:URL[#MODEL], judge:URL#MODEL. */
+rmb_status rmb_vllm_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
+                                const rmb_scorer_options *opt, rmb_error *err);
+rmb_status rmb_judge_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
+                                 const rmb_scorer_options *opt, rmb_error *err);
 
 /* Allocates a scorer with the common fields set; NULL when out of memory. */
 rmb_scorer *rmb_scorer_new(size_t size, const rmb_scorer_ops *ops, const char *name,

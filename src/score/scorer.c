@@ -15,6 +15,8 @@ typedef struct backend {
 static const backend backends[] = {
     {"length", 0, rmb_length_scorer_open},
     {"random", 1, rmb_random_scorer_open},
+    {"vllm", 2, rmb_vllm_scorer_open},
+    {"judge", 2, rmb_judge_scorer_open},
 };
 
 rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_options *opt,

@@ -1,0 +1,321 @@
+/* The remote scorers against the fake server (fake_server.h): exact scores
+ * and verdicts from the server's documented rules, the same results under
+ * every injected fault, and clear failures when the retry budget is spent. */
+#include "fake_server.h"
+#include "test.h"
+
+#include "rmb/scorer.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define N_CONV 6
+#define PER_CONV 5
+#define N_SEQ (N_CONV * PER_CONV)
+
+static rmb_message msgs[N_CONV][3];
+static rmb_conversation convs[N_CONV];
+static char answers[N_SEQ][64];
+static rmb_sequence seqs[N_SEQ];
+
+static void setup(void)
+{
+    static char questions[N_CONV][64];
+    for (int c = 0; c < N_CONV; c++) {
+        snprintf(questions[c], sizeof questions[c], "Question %d: café, \"quotes\", naïve?", c);
+        msgs[c][0] = (rmb_message){"user", questions[c]};
+        msgs[c][1] = (rmb_message){"assistant", "An earlier turn."};
+        msgs[c][2] = (rmb_message){"user", "And a follow-up {answer_a}."};
+        convs[c] = (rmb_conversation){msgs[c], c % 2 ? 3 : 1};
+        for (int j = 0; j < PER_CONV; j++) {
+            int i = c * PER_CONV + j;
+            snprintf(answers[i], sizeof answers[i], "Answer %d to %d%s", j, c,
+                     j == 3 ? " with {answer_b} and [[A]] inside" : " \xe2\x9c\x93");
+            seqs[i] = (rmb_sequence){&convs[c], (size_t)c, answers[i], 0};
+            seqs[i].key = rmb_sequence_key(&convs[c], answers[i]);
+        }
+    }
+}
+
+static char *spec_for(const char *backend, fake_server *s, const char *tail)
+{
+    static char spec[128];
+    snprintf(spec, sizeof spec, "%s:http://127.0.0.1:%d%s", backend, fake_port(s), tail);
+    return spec;
+}
+
+/* Scores all sequences; returns how many items failed (their messages in errs). */
+static int score_all(const char *spec, const rmb_scorer_options *opt, double *scores,
+                     rmb_error *errs)
+{
+    rmb_scorer *sc;
+    rmb_error err = {0};
+    if (rmb_scorer_open(&sc, spec, opt, &err) != RMB_OK) {
+        fprintf(stderr, "open %s: %s\n", spec, err.msg);
+        return -1;
+    }
+    CHECK_EQ_INT(rmb_scorer_score(sc, seqs, N_SEQ, scores, errs, NULL, &err), RMB_OK);
+    char *report = sc->ops->report(sc);
+    CHECK_CONTAINS(report, "\"backend\":\"vllm\"");
+    free(report);
+    rmb_scorer_close(sc);
+    int failed = 0;
+    for (int i = 0; i < N_SEQ; i++)
+        failed += errs[i].status != RMB_OK;
+    return failed;
+}
+
+static void check_exact_scores(const char *spec, const rmb_scorer_options *opt)
+{
+    double scores[N_SEQ];
+    rmb_error errs[N_SEQ];
+    CHECK_EQ_INT(score_all(spec, opt, scores, errs), 0);
+    for (int i = 0; i < N_SEQ; i++)
+        if (scores[i] != fake_reward(answers[i])) {
+            fprintf(stderr, "%s: sequence %d: %g, expected %g\n", spec, i, scores[i],
+                    fake_reward(answers[i]));
+            test_failures++;
+        }
+}
+
+static void test_vllm_open(void)
+{
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    CHECK(s != NULL);
+    rmb_scorer *sc;
+    rmb_error err = {0};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("vllm", s, "/"), NULL, &err), RMB_OK);
+    CHECK_EQ_STR(sc->name, "vllm-rm-1");
+    CHECK_CONTAINS(sc->fingerprint, "model=fake/rm-1");
+    CHECK_CONTAINS(sc->fingerprint, "use_activation=false");
+    rmb_scorer_close(sc);
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("vllm", s, "#org/Skywork RM"), NULL, &err), RMB_OK);
+    CHECK_EQ_STR(sc->name, "vllm-Skywork_RM");
+    rmb_scorer_close(sc);
+    CHECK_EQ_INT(rmb_scorer_open(&sc, "vllm:ftp://host", NULL, &err), RMB_EUSAGE);
+    CHECK_EQ_INT(rmb_scorer_open(&sc, "vllm", NULL, &err), RMB_EUSAGE);
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("judge", s, "/v1"), NULL, &err), RMB_EUSAGE);
+    CHECK_CONTAINS(err.msg, "URL#MODEL");
+    fake_stop(s);
+}
+
+static void test_vllm_exact(void)
+{
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    check_exact_scores(spec_for("vllm", s, "#m"), NULL);
+    check_exact_scores(spec_for("vllm", s, "/classify#m"), NULL);
+    fake_stop(s);
+}
+
+/* Each fault kind alone, then all together: the same scores as without. */
+static void test_vllm_faults(void)
+{
+    static const unsigned kinds[] = {FAULT_SLOW, FAULT_DROP, FAULT_429, FAULT_500,
+                                     FAULT_MALFORMED, FAULT_COUNT, 0x3f};
+    rmb_scorer_options opt = {.timeout_s = 0.5};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        fake_config cfg = {.faults = kinds[k]};
+        fake_server *s = fake_start(&cfg);
+        check_exact_scores(spec_for("vllm", s, "#m"), &opt);
+        fake_stats st = fake_get_stats(s);
+        if (st.faults == 0) {
+            fprintf(stderr, "fault kinds 0x%x: none injected\n", kinds[k]);
+            test_failures++;
+        }
+        fake_stop(s);
+    }
+}
+
+/* Faults that outlast the budget fail exactly the faulted items, by key. */
+static void test_vllm_gives_up(void)
+{
+    fake_config cfg = {.faults = FAULT_500, .fault_times = 1000};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer_options opt = {.max_attempts = 2};
+    double scores[N_SEQ];
+    rmb_error errs[N_SEQ];
+    int failed = score_all(spec_for("vllm", s, "#m"), &opt, scores, errs);
+    CHECK(failed > 0 && failed < N_SEQ);
+    CHECK_EQ_INT(fake_get_stats(s).faults, 2 * (uint64_t)failed);
+    for (int i = 0; i < N_SEQ; i++) {
+        if (errs[i].status == RMB_OK) {
+            CHECK(scores[i] == fake_reward(answers[i]));
+            continue;
+        }
+        char key[17];
+        snprintf(key, sizeof key, "%016" PRIx64, seqs[i].key);
+        CHECK_EQ_INT(errs[i].status, RMB_EREMOTE);
+        CHECK_CONTAINS(errs[i].msg, key);
+        CHECK_CONTAINS(errs[i].msg, "HTTP 500");
+        CHECK_CONTAINS(errs[i].msg, "gave up after 2 attempts");
+    }
+    fake_stop(s);
+}
+
+static void test_unreachable(void)
+{
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    char *spec = spec_for("vllm", s, "#m");
+    fake_stop(s); /* nothing listens there any more */
+    rmb_scorer_options opt = {.max_attempts = 2};
+    double scores[N_SEQ];
+    rmb_error errs[N_SEQ];
+    CHECK_EQ_INT(score_all(spec, &opt, scores, errs), N_SEQ);
+    CHECK_CONTAINS(errs[0].msg, "gave up after 2 attempts");
+}
+
+static void test_api_key(void)
+{
+    fake_config cfg = {.api_key = "sekrit-123"};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer_options opt = {.api_key_env = "RMB_TEST_REMOTE_KEY"};
+    setenv("RMB_TEST_REMOTE_KEY", "sekrit-123", 1);
+    check_exact_scores(spec_for("vllm", s, "#m"), &opt);
+    unsetenv("RMB_TEST_REMOTE_KEY");
+    double scores[N_SEQ];
+    rmb_error errs[N_SEQ];
+    uint64_t before = fake_get_stats(s).requests;
+    CHECK_EQ_INT(score_all(spec_for("vllm", s, "#m"), &opt, scores, errs), N_SEQ);
+    CHECK_CONTAINS(errs[0].msg, "HTTP 401");
+    CHECK(!strstr(errs[0].msg, "sekrit"));
+    CHECK_EQ_INT(fake_get_stats(s).requests - before, N_SEQ); /* a 401 is not retried */
+    fake_stop(s);
+}
+
+static void test_in_flight(void)
+{
+    fake_config cfg = {.delay_ms = 20};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer_options opt = {.in_flight = 4};
+    check_exact_scores(spec_for("vllm", s, "#m"), &opt);
+    CHECK_EQ_INT(fake_get_stats(s).max_concurrent, 4);
+    fake_stop(s);
+}
+
+static void test_cancel(void)
+{
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer *sc;
+    rmb_error err = {0};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("vllm", s, "#m"), NULL, &err), RMB_OK);
+    volatile sig_atomic_t flag = 1;
+    rmb_context ctx = {.cancel = &flag};
+    double scores[N_SEQ];
+    rmb_error errs[N_SEQ];
+    CHECK_EQ_INT(sc->ops->score(sc, seqs, N_SEQ, scores, errs, &ctx, &err), RMB_ECANCELED);
+    CHECK_EQ_INT(fake_get_stats(s).requests, 0);
+    rmb_scorer_close(sc);
+    fake_stop(s);
+}
+
+/* ---- the judge ---- */
+
+/* The server's verdict letter with a shown as A and b as B (fake_server.h). */
+static char rule(const char *a, const char *b)
+{
+    unsigned m = (unsigned)((fake_fnv1a(a) ^ fake_fnv1a(b)) >> 61);
+    double ra = fake_reward(a), rb = fake_reward(b);
+    return m == 0 ? 0 : m == 1 ? 'A' : m == 2 ? 'C' : ra > rb ? 'A' : ra < rb ? 'B' : 'C';
+}
+
+#define N_CMP (N_CONV * (PER_CONV - 1))
+
+static void make_comparisons(rmb_comparison *cmps)
+{
+    for (int c = 0; c < N_CONV; c++)
+        for (int j = 1; j < PER_CONV; j++)
+            cmps[c * (PER_CONV - 1) + j - 1] = (rmb_comparison){
+                &convs[c], (size_t)c, answers[c * PER_CONV], answers[c * PER_CONV + j]};
+}
+
+static void check_judge(fake_server *s, const rmb_scorer_options *opt)
+{
+    rmb_comparison cmps[N_CMP];
+    make_comparisons(cmps);
+    rmb_scorer *sc;
+    rmb_error err = {0}, errs[N_CMP];
+    int verdicts[N_CMP];
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("judge", s, "/v1#judge-model"), opt, &err), RMB_OK);
+    CHECK(sc->ops->score == NULL);
+    CHECK_EQ_INT(sc->ops->compare(sc, cmps, N_CMP, verdicts, errs, NULL, &err), RMB_OK);
+    int unparseable = 0, both = 0, consistent = 0;
+    for (int i = 0; i < N_CMP; i++) {
+        CHECK_EQ_INT(errs[i].status, RMB_OK);
+        char ab = rule(cmps[i].first, cmps[i].second), ba = rule(cmps[i].second, cmps[i].first);
+        int want = ab == 'A' && ba == 'B'   ? RMB_VERDICT_FIRST
+                   : ab == 'B' && ba == 'A' ? RMB_VERDICT_SECOND
+                                            : RMB_VERDICT_NONE;
+        CHECK_EQ_INT(verdicts[i], want);
+        unparseable += !ab + !ba;
+        both += ab && ba;
+        consistent += ab && ba && (ab == 'C' ? ba == 'C' : ab != ba && ba != 'C');
+    }
+    CHECK(unparseable > 0 && consistent < both); /* the rules exercise both statistics */
+    char *report = sc->ops->report(sc), want[160];
+    snprintf(want, sizeof want, "\"comparisons\":%d,\"judge_answers\":%d,\"unparseable\":%d",
+             N_CMP, 2 * N_CMP, unparseable);
+    CHECK_CONTAINS(report, want);
+    snprintf(want, sizeof want, "\"both_orders_parsed\":%d,\"position_consistent\":%d", both,
+             consistent);
+    CHECK_CONTAINS(report, want);
+    free(report);
+    rmb_scorer_close(sc);
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, ch;
+    while (f && (ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void test_judge(void)
+{
+    char dir[] = "/tmp/rmb-remote-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer_options opt = {.artifacts_dir = dir};
+    check_judge(s, &opt);
+    char path[96];
+    snprintf(path, sizeof path, "%s/judgments.jsonl", dir);
+    CHECK_EQ_INT(count_lines(path), N_CMP);
+    fake_stop(s);
+    cfg.faults = 0x3f;
+    s = fake_start(&cfg);
+    rmb_scorer_options faulty = {.timeout_s = 0.5};
+    check_judge(s, &faulty);
+    CHECK(fake_get_stats(s).faults > 0);
+    fake_stop(s);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_judge_prompt_file(void)
+{
+    char path[] = "/tmp/rmb-prompt-XXXXXX";
+    int fd = mkstemp(path);
+    const char *bad = "{\"system\": \"\", \"user\": \"{question} {answer_a}\"}";
+    CHECK(write(fd, bad, strlen(bad)) == (ssize_t)strlen(bad));
+    close(fd);
+    rmb_scorer *sc;
+    rmb_error err = {0};
+    rmb_scorer_options opt = {.judge_prompt = path};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, "judge:http://127.0.0.1:1/v1#m", &opt, &err), RMB_EDATA);
+    CHECK_CONTAINS(err.msg, "{answer_b}");
+    unlink(path);
+}
+
+TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
+          test_unreachable, test_api_key, test_in_flight, test_cancel, test_judge,
+          test_judge_prompt_file)
