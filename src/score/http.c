@@ -42,6 +42,7 @@ typedef struct run {
     size_t n;
     rmb_http_parse_fn parse;
     void *user;
+    const rmb_context *ctx;
     int *tries;         /* attempts made per request */
     double *ready_at;   /* when a request waiting to be retried may start */
     size_t *waiting;    /* requests waiting to be retried */
@@ -82,6 +83,8 @@ rmb_status rmb_http_open(rmb_http **out, const rmb_http_config *cfg, rmb_error *
     h->backoff_s = cfg->backoff_s > 0 ? cfg->backoff_s : 0.25;
     h->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)(uintptr_t)h ^ 0x9e3779b97f4a7c15ULL;
     h->multi = curl_multi_init();
+    if (h->multi) /* one kept-alive connection per slot */
+        curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->in_flight);
     /* "Expect:" turns off curl's 100-continue round trip on large bodies. */
     struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
     hs = hs ? curl_slist_append(hs, "Accept: application/json") : NULL;
@@ -260,11 +263,14 @@ static void finish(run *r, transfer *t, CURLcode code)
         q->err.status = RMB_OK;
         r->n_done++;
     } else if (retry && r->tries[t->req] < h->max_attempts) {
-        double delay = h->backoff_s * (double)(1u << (r->tries[t->req] - 1));
+        int doublings = r->tries[t->req] - 1 < 16 ? r->tries[t->req] - 1 : 16;
+        double delay = h->backoff_s * (double)(1u << doublings);
         delay = wait >= 0 ? wait : (delay < MAX_DELAY_S ? delay : MAX_DELAY_S) * jitter(h);
         r->ready_at[t->req] = now_s() + delay;
         r->waiting[r->n_waiting++] = t->req;
         h->retries++;
+        rmb_log(r->ctx, RMB_LOG_DEBUG, "%s: %s: %s; retrying in %.2f s (attempt %d of %d)", r->url,
+                q->label, why.msg, delay, r->tries[t->req] + 1, h->max_attempts);
     } else {
         rmb_fail(&q->err, why.status, "%s: %s: %s (gave up after %d attempt%s)", r->url, q->label,
                  why.msg, r->tries[t->req], r->tries[t->req] == 1 ? "" : "s");
@@ -334,7 +340,7 @@ rmb_status rmb_http_run(rmb_http *h, const char *url, rmb_http_request *reqs, si
                         rmb_http_parse_fn parse, void *user, const rmb_context *ctx,
                         rmb_error *err)
 {
-    run r = {.h = h, .url = url, .reqs = reqs, .n = n, .parse = parse, .user = user};
+    run r = {.h = h, .url = url, .reqs = reqs, .n = n, .parse = parse, .user = user, .ctx = ctx};
     r.tries = calloc(n ? n : 1, sizeof *r.tries);
     r.ready_at = calloc(n ? n : 1, sizeof *r.ready_at);
     r.waiting = calloc(n ? n : 1, sizeof *r.waiting);
