@@ -66,22 +66,53 @@ static rmb_status keep_json(void *user, size_t index, const char *body, size_t l
     return RMB_OK;
 }
 
-rmb_status rmb_remote_get_json(rmb_http *h, const char *url, const char *what, json_t **out,
-                               const rmb_context *ctx, rmb_error *err)
+static rmb_status get_json(rmb_http *h, const char *url, json_t **out, rmb_error *err)
 {
     *out = NULL;
     rmb_http_request req = {0};
-    snprintf(req.label, sizeof req.label, "%s", what);
-    rmb_status st = rmb_http_run(h, url, &req, 1, keep_json, out, ctx, err);
+    snprintf(req.label, sizeof req.label, "the served model");
+    rmb_status st = rmb_http_run(h, url, &req, 1, keep_json, out, NULL, err);
     if (st == RMB_OK && req.err.status != RMB_OK) {
         *err = req.err;
         st = err->status;
     }
-    if (st != RMB_OK) {
-        json_decref(*out);
-        *out = NULL;
-    }
     return st;
+}
+
+rmb_status rmb_remote_served_model(rmb_http *h, const char *base, const char *path,
+                                   char **model, rmb_error *err)
+{
+    char *url = rmb_remote_url(base, path);
+    json_t *j = NULL;
+    rmb_status st = url ? get_json(h, url, &j, err) : rmb_fail(err, RMB_ENOMEM, "out of memory");
+    const char *name = json_string_value(json_object_get(j, "model_path"));
+    if (!name)
+        name = json_string_value(
+            json_object_get(json_array_get(json_object_get(j, "data"), 0), "id"));
+    if (st == RMB_OK && !name)
+        st = rmb_fail(err, RMB_EREMOTE, "%s: no model name in the answer; name it: URL#MODEL", url);
+    else if (st == RMB_OK && !(*model = strdup(name)))
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    json_decref(j);
+    free(url);
+    return st;
+}
+
+rmb_status rmb_remote_endpoint(const char *url, const char *const *paths, size_t n_paths,
+                               char **endpoint, char **base, size_t *which, rmb_error *err)
+{
+    size_t len = strlen(url), k = 0;
+    while (k < n_paths && !(len >= strlen(paths[k]) &&
+                            strcmp(url + len - strlen(paths[k]), paths[k]) == 0))
+        k++;
+    *which = k < n_paths ? k : 0;
+    *endpoint = k < n_paths ? strdup(url) : rmb_remote_url(url, paths[0]);
+    *base = strndup(url, k < n_paths ? len - strlen(paths[k]) : len);
+    if (*endpoint && *base)
+        return RMB_OK;
+    free(*endpoint), free(*base);
+    *endpoint = *base = NULL;
+    return rmb_fail(err, RMB_ENOMEM, "out of memory");
 }
 
 static int add_message(json_t *list, const char *role, const char *content)

@@ -23,9 +23,16 @@ rmb_status rmb_remote_http_open(rmb_http **out, const rmb_scorer_options *opt, r
 /* base + path, freshly allocated; NULL when out of memory. */
 char *rmb_remote_url(const char *base, const char *path);
 
-/* GETs url and returns its JSON (the caller json_decref's it). */
-rmb_status rmb_remote_get_json(rmb_http *h, const char *url, const char *what, json_t **out,
-                               const rmb_context *ctx, rmb_error *err);
+/* Where requests go: url itself when it already ends in one of the API's
+ * paths, else url + paths[0]; *base receives url without that path (both
+ * freed by the caller).  *which is the index of the path in use. */
+rmb_status rmb_remote_endpoint(const char *url, const char *const *paths, size_t n_paths,
+                               char **endpoint, char **base, size_t *which, rmb_error *err);
+
+/* Asks the server at base + path which model it serves: the "model_path"
+ * of SGLang's /get_model_info or data[0].id of an OpenAI /v1/models. */
+rmb_status rmb_remote_served_model(rmb_http *h, const char *base, const char *path,
+                                   char **model, rmb_error *err);
 
 /* [{"role", "content"}...] of the conversation followed by the answer as
  * the assistant's turn (answer NULL: the conversation only). */

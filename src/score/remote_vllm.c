@@ -106,31 +106,6 @@ static char *vllm_report(rmb_scorer *self)
 
 static const rmb_scorer_ops vllm_ops = {vllm_score, NULL, vllm_report, vllm_destroy};
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* The first model the server lists (OpenAI-compatible /v1/models). */
-static rmb_status served_model(rmb_http *h, const char *base, char **model, rmb_error *err)
-{
-    char *url = rmb_remote_url(base, "/v1/models");
-    json_t *j = NULL;
-    rmb_status st = url ? rmb_remote_get_json(h, url, "the served model list", &j, NULL, err)
-                        : rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if (st == RMB_OK) {
-        const char *id = json_string_value(json_object_get(json_array_get(json_object_get(j, "data"), 0), "id"));
-        if (!id)
-            st = rmb_fail(err, RMB_EREMOTE, "%s: no data[0].id in the model list; name the model: URL#MODEL", url);
-        else if (!(*model = strdup(id)))
-            st = rmb_fail(err, RMB_ENOMEM, "out of memory");
-    }
-    json_decref(j);
-    free(url);
-    return st;
-}
-
 /* Fills what the options and the spec decide; the fingerprint names all of it. */
 static rmb_status vllm_setup(vllm_scorer *v, const char *spec, const char *url,
                              const rmb_scorer_options *opt, rmb_error *err)
@@ -147,21 +122,16 @@ static rmb_status vllm_setup(vllm_scorer *v, const char *spec, const char *url,
                         spec);
     if (strcmp(trunc, "none") != 0)
         v->truncate = opt->max_length;
-    v->classify = ends_with(url, "/classify");
-    size_t base_len = strlen(url);
-    if (v->classify || ends_with(url, "/pooling"))
-        base_len -= v->classify ? strlen("/classify") : strlen("/pooling");
-    v->endpoint = v->classify || ends_with(url, "/pooling") ? strdup(url)
-                                                             : rmb_remote_url(url, "/pooling");
-    if (!v->endpoint)
-        return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if (v->model)
-        return RMB_OK;
-    char *base = strndup(url, base_len);
-    rmb_status st = base ? served_model(v->http, base, &v->model, err)
-                         : rmb_fail(err, RMB_ENOMEM, "out of memory");
+    static const char *const paths[] = {"/pooling", "/classify"};
+    char *base;
+    size_t which;
+    rmb_status st = rmb_remote_endpoint(url, paths, 2, &v->endpoint, &base, &which, err);
+    v->classify = which == 1;
+    if (st == RMB_OK && !v->model &&
+        (st = rmb_remote_served_model(v->http, base, "/v1/models", &v->model, err)) != RMB_OK)
+        rmb_error_prefix(err, "--model %s: ", spec);
     free(base);
-    return st == RMB_OK ? st : rmb_error_prefix(err, "--model %s: ", spec);
+    return st;
 }
 
 rmb_status rmb_vllm_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
