@@ -1,0 +1,63 @@
+/* Chat templates: a model's Jinja chat_template rendered to text.
+ *
+ * rmb interprets the template itself (no Python), with the environment that
+ * Hugging Face transformers sets up for apply_chat_template: trim_blocks,
+ * lstrip_blocks, loop controls, an immutable sandbox, a tojson filter that
+ * keeps non-ASCII text, and the globals raise_exception and strftime_now.
+ * The output is meant to be byte-identical to transformers'.  See
+ * docs/chat-templates.md for the supported Jinja subset. */
+#ifndef RMB_CHAT_TEMPLATE_H
+#define RMB_CHAT_TEMPLATE_H
+
+#include "rmb/common.h"
+#include "rmb/dataset.h"
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rmb_chat_template rmb_chat_template;
+
+/* Reads model_dir/tokenizer_config.json: its chat_template (a string, or a
+ * list of {name, template} of which "default" is used), or else a separate
+ * chat_template.jinja or chat_template.json file, as transformers does; and
+ * its special tokens (bos_token, eos_token, unk_token, pad_token, sep_token,
+ * cls_token, mask_token: strings or {"content": ...} objects, plus
+ * additional_special_tokens), which become template variables.  Fails with
+ * a clear message when the model has no chat template.
+ *   out: receives the template; close it with rmb_chat_template_close.
+ *   model_dir: a directory holding tokenizer_config.json.
+ *   err: filled on failure (may be NULL). */
+rmb_status rmb_chat_template_open(rmb_chat_template **out, const char *model_dir, rmb_error *err);
+
+/* Parses template source text.
+ *   source: the Jinja template (UTF-8, NUL-terminated).
+ *   bos_token, eos_token: the values of those variables; NULL leaves the
+ *     variable undefined (as transformers does for a model without one). */
+rmb_status rmb_chat_template_parse(rmb_chat_template **out, const char *source,
+                                   const char *bos_token, const char *eos_token, rmb_error *err);
+
+void rmb_chat_template_close(rmb_chat_template *t);
+
+/* Renders messages to text.  Thread-safe: several threads may render with
+ * one template at once.
+ *   messages, n_messages: the conversation (role and content of each turn).
+ *   add_generation_prompt: the template's add_generation_prompt variable
+ *     (appends the assistant header where the template supports it).
+ *   text: receives the NUL-terminated text, which the caller frees. */
+rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_message *messages,
+                                    size_t n_messages, bool add_generation_prompt, char **text,
+                                    rmb_error *err);
+
+/* Renders a JSON array of message objects (any fields, as the template
+ * reads them: role, content, content lists...) given as JSON text.  The
+ * caller frees text.  Used by `rmb render`. */
+rmb_status rmb_chat_template_render_json(const rmb_chat_template *t, const char *messages_json,
+                                         bool add_generation_prompt, char **text, rmb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
