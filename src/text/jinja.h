@@ -29,6 +29,9 @@ jarena *jarena_new(size_t limit);
 void jarena_free(jarena *a);
 /* Zeroed memory, or NULL when out of memory or over the limit. */
 void *jarena_alloc(jarena *a, size_t size);
+/* A copy of the n elements (of size elem) of old in a new array of cap
+ * elements, for growing arrays; NULL when out of memory. */
+void *jarena_grow(jarena *a, const void *old, size_t n, size_t cap, size_t elem);
 
 /* ---- values ---- */
 
@@ -210,6 +213,9 @@ rmb_status jv_to_json(jctx *c, rmb_buf *b, jv v, bool ascii, int indent, const c
 /* Number of code points of UTF-8 text; byte offset of code point i. */
 size_t utf8_count(const char *s, size_t len);
 size_t utf8_offset(const char *s, size_t len, size_t i);
+/* The code point at s (its length in *n); U+FFFD for a byte that starts no
+ * valid sequence (strings here are valid UTF-8, checked on the way in). */
+int32_t utf8_next(const char *s, size_t len, size_t *n);
 /* Python's str.isspace for the code point at s (its length in *n). */
 bool utf8_isspace(const char *s, size_t len, size_t *n);
 /* Length of the whitespace run that ends at s + len, going backwards. */

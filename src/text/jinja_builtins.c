@@ -184,15 +184,12 @@ static rmb_status map_case(jctx *c, const jstr *s, case_fn first, case_fn rest, 
 {
     rmb_buf b = {0};
     for (size_t i = 0; i < s->len;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s->s + i,
-                                              (utf8proc_ssize_t)(s->len - i), &cp);
-        if (k <= 0)
-            return jfail(c, "invalid UTF-8 in a string");
+        size_t k;
+        int32_t cp = utf8_next(s->s + i, s->len - i, &k);
         utf8proc_uint8_t enc[4];
         cp = (i == 0 && first ? first : rest)(cp);
         rmb_buf_append(&b, (const char *)enc, (size_t)utf8proc_encode_char(cp, enc));
-        i += (size_t)k;
+        i += k;
     }
     return buf_value(c, &b, out);
 }
@@ -211,11 +208,8 @@ static rmb_status title_case(jctx *c, const jstr *s, bool jinja_filter, jv *out)
     rmb_buf b = {0};
     bool prev_cased = false;
     for (size_t i = 0; i < s->len;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s->s + i,
-                                              (utf8proc_ssize_t)(s->len - i), &cp);
-        if (k <= 0)
-            return jfail(c, "invalid UTF-8 in a string");
+        size_t k;
+        int32_t cp = utf8_next(s->s + i, s->len - i, &k);
         size_t n;
         bool boundary = jinja_filter ? utf8_isspace(s->s + i, s->len - i, &n) || cp == '-'
                                            || cp == '(' || cp == '{' || cp == '[' || cp == '<'
@@ -224,7 +218,7 @@ static rmb_status title_case(jctx *c, const jstr *s, bool jinja_filter, jv *out)
         prev_cased = !boundary;
         utf8proc_uint8_t enc[4];
         rmb_buf_append(&b, (const char *)enc, (size_t)utf8proc_encode_char(mapped, enc));
-        i += (size_t)k;
+        i += k;
     }
     return buf_value(c, &b, out);
 }
@@ -344,15 +338,12 @@ static rmb_status str_affix(jctx *c, const jstr *s, jv affix, bool at_end, jv *o
 }
 
 /* str.isdigit() and friends over every code point (False when empty). */
-static rmb_status str_class(jctx *c, const jstr *s, const char *name, jv *out)
+static bool str_class(const jstr *s, const char *name)
 {
     bool r = s->len > 0, any_cased = false;
     for (size_t i = 0; i < s->len;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s->s + i,
-                                              (utf8proc_ssize_t)(s->len - i), &cp);
-        if (k <= 0)
-            return jfail(c, "invalid UTF-8 in a string");
+        size_t k;
+        int32_t cp = utf8_next(s->s + i, s->len - i, &k);
         utf8proc_category_t cat = utf8proc_category(cp);
         bool letter = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
         bool digit = cat == UTF8PROC_CATEGORY_ND;
@@ -370,12 +361,11 @@ static rmb_status str_class(jctx *c, const jstr *s, const char *name, jv *out)
         else
             r = r && cat != UTF8PROC_CATEGORY_LU && cat != UTF8PROC_CATEGORY_LT,
             any_cased |= is_cased(cp);
-        i += (size_t)k;
+        i += k;
     }
     if (!strcmp(name, "isupper") || !strcmp(name, "islower"))
         r = r && any_cased;
-    *out = jv_bool(r);
-    return RMB_OK;
+    return r;
 }
 
 static rmb_status join_values(jctx *c, const jv *items, size_t n, const jstr *sep, jv *out)
@@ -491,8 +481,10 @@ static rmb_status str_method(jctx *c, jv v, const char *name, const jargs *a, jv
         static const char *const classes[] = {"isdigit", "isdecimal", "isnumeric", "isalpha",
                                               "isalnum", "isspace", "isupper", "islower"};
         for (size_t k = 0; k < sizeof classes / sizeof classes[0]; k++)
-            if (!strcmp(name, classes[k]))
-                return str_class(c, s, name, out);
+            if (!strcmp(name, classes[k])) {
+                *out = jv_bool(str_class(s, name));
+                return RMB_OK;
+            }
     }
     if (!strcmp(name, "split")) {
         jv sep = arg(a, 0, "sep", none);
@@ -1247,10 +1239,10 @@ rmb_status jbuiltin_test(jctx *c, const char *name, jv v, const jargs *a, bool *
                                    || ((k == JV_LIST) && v.u.l == other.u.l)
                                    || ((k == JV_DICT || k == JV_NS) && v.u.d == other.u.d));
     } else if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
-        jv s, r;
-        if (jv_to_str(c, v, &s) || str_class(c, s.u.s, name[0] == 'l' ? "islower" : "isupper", &r))
+        jv s;
+        if (jv_to_str(c, v, &s))
             return c->err->status;
-        *out = r.u.b;
+        *out = str_class(s.u.s, name[0] == 'l' ? "islower" : "isupper");
     } else if (!strcmp(name, "filter") || !strcmp(name, "test")) {
         *out = k == JV_STR && (name[0] == 'f' ? jbuiltin_has_filter(v.u.s->s) : jbuiltin_has_test(v.u.s->s));
     } else if (!strcmp(name, "escaped")) {

@@ -73,14 +73,10 @@ static rmb_status frame_set(jctx *c, jframe *f, const char *name, jv v)
         }
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
-        const char **names = jarena_alloc(c->arena, cap * sizeof *names);
-        jv *vals = jarena_alloc(c->arena, cap * sizeof *vals);
+        const char **names = jarena_grow(c->arena, f->names, f->n, cap, sizeof *names);
+        jv *vals = jarena_grow(c->arena, f->vals, f->n, cap, sizeof *vals);
         if (!names || !vals)
             return jfail(c, "out of memory");
-        if (f->n) {
-            memcpy(names, f->names, f->n * sizeof *names);
-            memcpy(vals, f->vals, f->n * sizeof *vals);
-        }
         f->names = names, f->vals = vals, f->cap = cap;
     }
     f->names[f->n] = name, f->vals[f->n] = v;

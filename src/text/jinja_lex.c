@@ -41,11 +41,9 @@ static rmb_status push(lexer *lx, jtok_kind kind, const char *s, size_t len, jto
 {
     if (lx->n == lx->cap) {
         size_t cap = lx->cap ? lx->cap * 2 : 256;
-        jtok *t = jarena_alloc(lx->arena, cap * sizeof *t);
+        jtok *t = jarena_grow(lx->arena, lx->toks, lx->n, cap, sizeof *t);
         if (!t)
             return rmb_fail(lx->err, RMB_ENOMEM, "out of memory");
-        if (lx->n)
-            memcpy(t, lx->toks, lx->n * sizeof *t);
         lx->toks = t, lx->cap = cap;
     }
     jtok *t = &lx->toks[lx->n++];

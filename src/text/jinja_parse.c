@@ -83,11 +83,9 @@ static rmb_status nodes_push(parser *p, nodes *ns, jnode *n)
 {
     if (ns->n == ns->cap) {
         size_t cap = ns->cap ? ns->cap * 2 : 8;
-        jnode **v = jarena_alloc(p->arena, cap * sizeof *v);
+        jnode **v = jarena_grow(p->arena, ns->v, ns->n, cap, sizeof *v);
         if (!v)
             return rmb_fail(p->err, RMB_ENOMEM, "out of memory");
-        if (ns->n)
-            memcpy(v, ns->v, ns->n * sizeof *v);
         ns->v = v, ns->cap = cap;
     }
     ns->v[ns->n++] = n;
@@ -134,11 +132,9 @@ static rmb_status parse_args(parser *p, jnode *call)
             return fail_at(p, "*args and **kwargs are not supported");
         jnode *arg;
         if (cur(p)->kind == JT_NAME && is_op(peek(p, 1), "=")) {
-            const char **grown = jarena_alloc(p->arena, (n_names + 1) * sizeof *grown);
+            const char **grown = jarena_grow(p->arena, names, n_names, n_names + 1, sizeof *grown);
             if (!grown)
                 return rmb_fail(p->err, RMB_ENOMEM, "out of memory");
-            if (n_names)
-                memcpy(grown, names, n_names * sizeof *names);
             grown[n_names++] = cur(p)->s;
             names = grown;
             p->pos += 2;
@@ -650,11 +646,9 @@ static rmb_status parse_targets(parser *p, jnode *n)
             p->pos++;
         if (cur(p)->kind != JT_NAME)
             return fail_at(p, "expected a variable name");
-        const char **grown = jarena_alloc(p->arena, (count + 1) * sizeof *grown);
+        const char **grown = jarena_grow(p->arena, names, count, count + 1, sizeof *grown);
         if (!grown)
             return rmb_fail(p->err, RMB_ENOMEM, "out of memory");
-        if (count)
-            memcpy(grown, names, count * sizeof *names);
         grown[count++] = cur(p)->s;
         names = grown;
         p->pos++;

@@ -63,6 +63,14 @@ void *jarena_alloc(jarena *a, size_t size)
     return p;
 }
 
+void *jarena_grow(jarena *a, const void *old, size_t n, size_t cap, size_t elem)
+{
+    void *p = cap <= SIZE_MAX / elem ? jarena_alloc(a, cap * elem) : NULL;
+    if (p && n)
+        memcpy(p, old, n * elem);
+    return p;
+}
+
 /* ---- UTF-8 ---- */
 
 size_t utf8_count(const char *s, size_t len)
@@ -85,13 +93,19 @@ size_t utf8_offset(const char *s, size_t len, size_t i)
     return off;
 }
 
-bool utf8_isspace(const char *s, size_t len, size_t *n)
+int32_t utf8_next(const char *s, size_t len, size_t *n)
 {
     utf8proc_int32_t cp;
     utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &cp);
     if (k <= 0)
-        return false;
+        k = 1, cp = 0xFFFD;
     *n = (size_t)k;
+    return cp;
+}
+
+bool utf8_isspace(const char *s, size_t len, size_t *n)
+{
+    int32_t cp = utf8_next(s, len, n);
     return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0
            || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029
            || cp == 0x202F || cp == 0x205F || cp == 0x3000;
@@ -181,13 +195,10 @@ rmb_status jdict_set(jctx *c, jdict *d, jv key, jv val)
     }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
-        jv *k = jarena_alloc(c->arena, cap * sizeof *k), *v = jarena_alloc(c->arena, cap * sizeof *v);
+        jv *k = jarena_grow(c->arena, d->k, d->n, cap, sizeof *k);
+        jv *v = jarena_grow(c->arena, d->v, d->n, cap, sizeof *v);
         if (!k || !v)
             return oom(c);
-        if (d->n) {
-            memcpy(k, d->k, d->n * sizeof *k);
-            memcpy(v, d->v, d->n * sizeof *v);
-        }
         d->k = k, d->v = v, d->cap = cap;
     }
     d->k[d->n] = key, d->v[d->n] = val;
@@ -379,11 +390,8 @@ static void repr_str(rmb_buf *b, const jstr *s)
     char quote = memchr(s->s, '\'', s->len) && !memchr(s->s, '"', s->len) ? '"' : '\'';
     rmb_buf_append(b, &quote, 1);
     for (size_t i = 0; i < s->len;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s->s + i,
-                                              (utf8proc_ssize_t)(s->len - i), &cp);
-        if (k <= 0)
-            k = 1, cp = (unsigned char)s->s[i];
+        size_t k;
+        int32_t cp = utf8_next(s->s + i, s->len - i, &k);
         if (cp == '\\' || cp == quote)
             rmb_buf_printf(b, "\\%c", (char)cp);
         else if (cp == '\n')
@@ -393,14 +401,14 @@ static void repr_str(rmb_buf *b, const jstr *s)
         else if (cp == '\t')
             rmb_buf_puts(b, "\\t");
         else if (printable(cp))
-            rmb_buf_append(b, s->s + i, (size_t)k);
+            rmb_buf_append(b, s->s + i, k);
         else if (cp < 0x100)
             rmb_buf_printf(b, "\\x%02x", (unsigned)cp);
         else if (cp < 0x10000)
             rmb_buf_printf(b, "\\u%04x", (unsigned)cp);
         else
             rmb_buf_printf(b, "\\U%08x", (unsigned)cp);
-        i += (size_t)k;
+        i += k;
     }
     rmb_buf_append(b, &quote, 1);
 }
@@ -572,17 +580,14 @@ static void json_put_string(rmb_buf *b, const jstr *s, bool ascii)
             rmb_buf_append(b, s->s + i, 1);
             i++;
         } else {
-            utf8proc_int32_t cp;
-            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s->s + i,
-                                                  (utf8proc_ssize_t)(s->len - i), &cp);
-            if (k <= 0)
-                k = 1, cp = 0xFFFD;
+            size_t k;
+            int32_t cp = utf8_next(s->s + i, s->len - i, &k);
             if (cp >= 0x10000)
                 rmb_buf_printf(b, "\\u%04x\\u%04x", 0xD800 + ((cp - 0x10000) >> 10),
                                0xDC00 + ((cp - 0x10000) & 0x3FF));
             else
                 rmb_buf_printf(b, "\\u%04x", (unsigned)cp);
-            i += (size_t)k;
+            i += k;
         }
     }
     rmb_buf_puts(b, "\"");

