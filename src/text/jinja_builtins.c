@@ -796,8 +796,9 @@ static rmb_status f_indent(jctx *c, jv v, const jargs *a, jv *out)
     bool first = jv_truthy(arg(a, 1, "first", jv_bool(false)));
     bool blank = jv_truthy(arg(a, 2, "blank", jv_bool(false)));
     jv pad;
-    if (jv_to_str(c, v, &s))
-        return c->err->status;
+    if (v.kind != JV_STR)
+        return jfail(c, "indent: expected a string, not %s", jv_type(v));
+    s = v;
     if (width.kind == JV_STR) {
         pad = width;
     } else {
@@ -927,6 +928,10 @@ static rmb_status f_round(jctx *c, jv v, const jargs *a, jv *out)
         return c->err->status;
     if (v.kind != JV_INT && v.kind != JV_BOOL && v.kind != JV_FLOAT)
         return jfail(c, "round: expected a number, not %s", jv_type(v));
+    if (v.kind != JV_FLOAT && prec >= 0) { /* Python's round(int, n) stays an int */
+        *out = jv_int(v.kind == JV_INT ? v.u.i : v.u.b);
+        return RMB_OK;
+    }
     double x = v.kind == JV_FLOAT ? v.u.f : (double)(v.kind == JV_INT ? v.u.i : v.u.b);
     double m = pow(10.0, (double)prec), r;
     const char *how = method.kind == JV_STR ? method.u.s->s : "common";
@@ -1008,6 +1013,26 @@ static rmb_status f_string_op(jctx *c, const char *name, jv v, const jargs *a, j
     if (!strcmp(name, "title"))
         return title_case(c, s.u.s, true, out);
     return str_method(c, s, name, a, out, &found);
+}
+
+/* Runs of word characters (Python's \w: letters, digits, '_'). */
+static rmb_status f_wordcount(jctx *c, jv v, jv *out)
+{
+    jv s;
+    if (jv_to_str(c, v, &s))
+        return c->err->status;
+    int64_t words = 0;
+    bool in_word = false;
+    for (size_t i = 0, k; i < s.u.s->len; i += k) {
+        int32_t cp = utf8_next(s.u.s->s + i, s.u.s->len - i, &k);
+        utf8proc_category_t cat = utf8proc_category(cp);
+        bool word = cp == '_' || (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO)
+                    || (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
+        words += word && !in_word;
+        in_word = word;
+    }
+    *out = jv_int(words);
+    return RMB_OK;
 }
 
 typedef enum filter_id {
@@ -1146,13 +1171,7 @@ rmb_status jbuiltin_filter(jctx *c, const char *name, jv v, const jargs *a, jv *
         return jeval_getattr(c, v, attr_name.u.s->s, out);
     }
     case F_DICTSORT: return f_dictsort(c, v, a, out);
-    case F_WORDCOUNT: {
-        jv s, words;
-        if (jv_to_str(c, v, &s) || str_split(c, s.u.s, NULL, -1, &words))
-            return c->err->status;
-        *out = jv_int((int64_t)words.u.l->n);
-        return RMB_OK;
-    }
+    case F_WORDCOUNT: return f_wordcount(c, v, out);
     default: return jfail(c, "no filter named '%s'", name);
     }
 }
@@ -1206,7 +1225,6 @@ rmb_status jbuiltin_test(jctx *c, const char *name, jv v, const jargs *a, bool *
 {
     jv other = arg(a, 0, NULL, jv_undef(NULL));
     jv_kind k = v.kind;
-    int64_t n = 0;
     if (!strcmp(name, "defined")) *out = k != JV_UNDEF;
     else if (!strcmp(name, "undefined")) *out = k == JV_UNDEF;
     else if (!strcmp(name, "none")) *out = k == JV_NONE;
@@ -1222,14 +1240,10 @@ rmb_status jbuiltin_test(jctx *c, const char *name, jv v, const jargs *a, bool *
     else if (!strcmp(name, "iterable")) *out = k == JV_STR || k == JV_LIST || k == JV_DICT || k == JV_UNDEF;
     else if (!strcmp(name, "callable")) *out = k == JV_MACRO || k == JV_FUNC;
     else if (!strcmp(name, "odd") || !strcmp(name, "even") || !strcmp(name, "divisibleby")) {
-        int64_t d = 2;
-        if (want_int(c, v, name, &n)
-            || (name[0] == 'd' && want_int(c, other, "divisibleby's argument", &d)))
+        jv rem; /* value % 2 == 1, value % 2 == 0, value % num == 0, as jinja2 */
+        if (jeval_binop(c, JOP_MOD, v, name[0] == 'd' ? other : jv_int(2), &rem))
             return c->err->status;
-        if (d == 0)
-            return jfail(c, "divisibleby: integer division or modulo by zero");
-        int64_t r = d == -1 ? 0 : n % d;
-        *out = name[0] == 'o' ? r != 0 : r == 0;
+        *out = jv_equal(rem, jv_int(name[0] == 'o' ? 1 : 0));
     } else if (!strcmp(name, "in")) {
         return jv_contains(c, v, other, out);
     } else if (!strcmp(name, "sameas")) {

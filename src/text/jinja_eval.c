@@ -206,8 +206,10 @@ static rmb_status slice(jctx *c, jv obj, jv start, jv stop, jv stepv, jv *out)
 {
     if (obj.kind == JV_UNDEF)
         return undefined_error(c, obj);
-    if (obj.kind != JV_LIST && obj.kind != JV_STR)
-        return jfail(c, "'%s' object is not subscriptable", jv_type(obj));
+    if (obj.kind != JV_LIST && obj.kind != JV_STR) { /* jinja2 turns the TypeError into undefined */
+        *out = jv_undef(NULL);
+        return RMB_OK;
+    }
     int64_t st = 1;
     if (stepv.kind == JV_INT || stepv.kind == JV_BOOL)
         st = stepv.kind == JV_INT ? stepv.u.i : stepv.u.b;
@@ -393,7 +395,11 @@ rmb_status jv_contains(jctx *c, jv needle, jv hay, bool *out)
         for (size_t i = 0; i < hay.u.l->n && !*out; i++)
             *out = jv_equal(hay.u.l->v[i], needle);
         return RMB_OK;
-    case JV_DICT: *out = jdict_get(hay.u.d, needle) != NULL; return RMB_OK;
+    case JV_DICT:
+        if (needle.kind == JV_DICT || (needle.kind == JV_LIST && !needle.u.l->is_tuple))
+            return jfail(c, "unhashable type: '%s'", jv_type(needle));
+        *out = jdict_get(hay.u.d, needle) != NULL;
+        return RMB_OK;
     default: return jfail(c, "argument of type '%s' is not iterable", jv_type(hay));
     }
 }

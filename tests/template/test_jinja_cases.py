@@ -94,11 +94,13 @@ CASES = [
     ("{{ [1, 2, 1, 3] | unique | list }} {{ ['a', 'A', 'b'] | unique | list }} {{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ ['b', 'A'] | max }} {{ [1, 2.5] | sum }} {{ [[1], [2]] | sum(start=[]) }}", None, False),
     ("{{ [1, 2, 3] | reverse | list }} {{ 'abc' | reverse }} {{ '<a href=\"x\">&\\'</a>' | e }} {{ 'x' | safe }} {{ {'b': 1, 'a': 2} | dictsort }} {{ 'one two  three' | wordcount }}", None, False),
     ("{{ messages[0] | attr('role') }} {{ messages | map('length') | list }}", None, False),
+    ("{{ 1e3 | wordcount }} {{ 'héllo wörld_x 12,5 — ok' | wordcount }} {{ 2.5 | round }} {{ 7 | round }} {{ [[1], [2]] | sum(start=[]) }}", None, False),
     # tests
     ("{{ x is defined }} {{ x is undefined }} {{ messages is defined }} {{ none is none }} {{ 'a' is string }} {{ 1 is number }} {{ 1.5 is number }} {{ true is number }}", None, False),
     ("{{ 1 is integer }} {{ true is integer }} {{ 1.0 is float }} {{ true is boolean }} {{ true is true }} {{ 0 is false }} {{ false is false }} {{ {} is mapping }} {{ [] is mapping }}", None, False),
     ("{{ 'a' is sequence }} {{ [] is sequence }} {{ {} is sequence }} {{ 1 is sequence }} {{ 'a' is iterable }} {{ 1 is iterable }} {{ range is callable }} {{ 'x' is callable }}", None, False),
     ("{{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(4) }} {{ 1 is eq 1 }} {{ 1 is ne 2 }} {{ 1 is lt 2 }} {{ 2 is ge 2 }} {{ 2 is in [1, 2] }} {{ 'b' is in 'abc' }}", None, False),
+    ("{{ 2.5 is odd }} {{ 3.0 is odd }} {{ 4.0 is even }} {{ 7.5 is divisibleby 2.5 }} {{ 'k' in {'k': 1} }}", None, False),
     ("{{ none is sameas none }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ 'Abc' is lower }} {{ 'upper' is filter }} {{ 'odd' is test }} {{ 1 is not none }} {{ x is not defined }}", None, False),
     ("{% if messages[0].content is string and messages[0].content is not none %}s{% endif %}{% if messages[2].tool_calls is iterable %}i{% endif %}", None, False),
     # string methods
@@ -152,6 +154,8 @@ ERRORS = [
     ("{{ (1, 2) | tojson(indent=2) }}{{ x | tojson }}", "serializable"),
     ("{% for a in 5 %}{% endfor %}", "iterable"),
     ("{{ 1 < 'a' }}", "not supported"),
+    ("{{ [1] in {} }}", "unhashable"),
+    ("{{ [1] | indent }}", "indent"),
 ]
 
 
