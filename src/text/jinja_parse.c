@@ -864,6 +864,13 @@ static rmb_status parse_statement(parser *p, nodes *body)
             return p->err->status;
         return nodes_push(p, body, n);
     }
+    static const char *const unsupported[] = {"extends", "block", "include", "import", "from",
+                                              "call", "with", "autoescape", "do", "trans"};
+    for (size_t k = 0; k < sizeof unsupported / sizeof unsupported[0]; k++)
+        if (!strcmp(t->s, unsupported[k]))
+            return rmb_fail(p->err, RMB_EUNSUPPORTED,
+                            "line %d: the Jinja tag '%s' is not supported in chat templates",
+                            t->line, t->s);
     return rmb_fail(p->err, RMB_EDATA, "line %d: unknown or unexpected tag '%s'", t->line, t->s);
 }
 

@@ -43,6 +43,7 @@ static void test_errors(void)
     check_error("one\ntwo\n{{ 'x' | frobnicate }}", "line 3", "frobnicate");
     check_error("{{ x is frobnicated }}", "frobnicated", NULL);
     check_error("{% frobnicate %}", "frobnicate", NULL);
+    check_error("x\n{% include 'other.jinja' %}", "line 2", "'include' is not supported");
     check_error("{# no end", "comment", NULL);
     check_error("{{ 'no end }}", "string", NULL);
     check_error("\n{{ raise_exception('Conversation roles must alternate') }}", "line 2",
