@@ -15,6 +15,8 @@ rmb_status rmb_random_scorer_open(rmb_scorer **out, const char *spec, const char
 /* Remote scorers (docs/remote.md): vllm:URL[#MODEL], sglang:URL[#MODEL], judge:URL#MODEL. */
 rmb_status rmb_vllm_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                 const rmb_scorer_options *opt, rmb_error *err);
+rmb_status rmb_sglang_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
+                                  const rmb_scorer_options *opt, rmb_error *err);
 rmb_status rmb_judge_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                  const rmb_scorer_options *opt, rmb_error *err);
 

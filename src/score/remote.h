@@ -7,6 +7,8 @@
 #include "rmb/scorer.h"
 #include "score/http.h"
 
+#include "common/buf.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -23,17 +25,6 @@ rmb_status rmb_remote_http_open(rmb_http **out, const rmb_scorer_options *opt, r
 /* base + path, freshly allocated; NULL when out of memory. */
 char *rmb_remote_url(const char *base, const char *path);
 
-/* Where requests go: url itself when it already ends in one of the API's
- * paths, else url + paths[0]; *base receives url without that path (both
- * freed by the caller).  *which is the index of the path in use. */
-rmb_status rmb_remote_endpoint(const char *url, const char *const *paths, size_t n_paths,
-                               char **endpoint, char **base, size_t *which, rmb_error *err);
-
-/* Asks the server at base + path which model it serves: the "model_path"
- * of SGLang's /get_model_info or data[0].id of an OpenAI /v1/models. */
-rmb_status rmb_remote_served_model(rmb_http *h, const char *base, const char *path,
-                                   char **model, rmb_error *err);
-
 /* [{"role", "content"}...] of the conversation followed by the answer as
  * the assistant's turn (answer NULL: the conversation only). */
 json_t *rmb_remote_messages(const rmb_conversation *conv, const char *answer, rmb_error *err);
@@ -47,28 +38,53 @@ rmb_status rmb_remote_identify(rmb_scorer *s, const char *prefix, const char *mo
 /* Sequences per score() call: enough to keep every request slot busy. */
 size_t rmb_remote_batch_size(const rmb_scorer_options *opt);
 
-/* How one API turns sequences into a request and a response into rewards. */
-typedef struct rmb_remote_api {
-    /* The request body for seqs[0..count). */
-    json_t *(*body)(rmb_scorer *self, const rmb_sequence *seqs, size_t count, rmb_error *err);
-    /* Exactly count rewards, in order, from a parsed response. */
-    rmb_status (*rewards)(rmb_scorer *self, json_t *response, size_t count, double *out,
-                          rmb_error *err);
-} rmb_remote_api;
-
-/* A sequence scorer's score(): sends seqs in requests of per_request
- * sequences each, to url through h.  A request that fails for good fails
- * its sequences' item_err, naming each by its key. */
-rmb_status rmb_remote_score(rmb_scorer *self, rmb_http *h, const char *url,
-                            const rmb_remote_api *api, size_t per_request,
-                            const rmb_sequence *seqs, size_t n, double *scores,
-                            rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
-
 /* The report every remote scorer starts from: backend, model, requests
  * and retries (a JSON object; NULL when out of memory). */
 json_t *rmb_remote_report(rmb_http *h, const char *backend, const char *model);
 
 /* A reward from a JSON value: a number, or an array of exactly one number. */
 rmb_status rmb_remote_reward(json_t *value, const char *field, double *out, rmb_error *err);
+
+/* ---- sequence scorers (remote_seq.c): vllm:, sglang: ---- */
+
+typedef struct rmb_remote_scorer rmb_remote_scorer;
+
+/* What one reward-model API does differently from the others. */
+typedef struct rmb_remote_api {
+    const char *backend;      /* "vllm": the scorer's name prefix, fingerprint, report */
+    const char *const *paths; /* the API's endpoint paths; paths[0] unless the URL names one */
+    size_t n_paths;
+    const char *model_path;   /* where the server names its model (without #MODEL) */
+    size_t per_request;       /* sequences per request */
+    /* Checks the options and sets the backend's own fields, before any
+     * request; appends what changes a score to fp (the fingerprint). */
+    rmb_status (*setup)(rmb_remote_scorer *self, const char *spec, const rmb_scorer_options *opt,
+                        rmb_buf *fp, rmb_error *err);
+    /* The request body for seqs[0..count). */
+    json_t *(*body)(rmb_remote_scorer *self, const rmb_sequence *seqs, size_t count,
+                    rmb_error *err);
+    /* Exactly count rewards, in order, from a parsed response. */
+    rmb_status (*rewards)(rmb_remote_scorer *self, json_t *response, size_t count, double *out,
+                          rmb_error *err);
+    void (*cleanup)(rmb_remote_scorer *self); /* frees the backend's own fields; may be NULL */
+} rmb_remote_api;
+
+/* The common head of a remote sequence scorer (backends extend it). */
+struct rmb_remote_scorer {
+    rmb_scorer base;
+    const rmb_remote_api *api;
+    rmb_http *http;
+    char *endpoint; /* the URL requests go to */
+    size_t path;    /* which of api->paths it ends in */
+    char *model;
+};
+
+/* Opens a scorer of `size` bytes (a struct that starts with an
+ * rmb_remote_scorer) for "URL[#MODEL]": its score() sends per_request
+ * sequences per request, and a request that fails for good fails its
+ * sequences' item_err, naming each by its key. */
+rmb_status rmb_remote_scorer_open(rmb_scorer **out, size_t size, const rmb_remote_api *api,
+                                  const char *spec, const char *arg,
+                                  const rmb_scorer_options *opt, rmb_error *err);
 
 #endif

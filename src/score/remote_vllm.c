@@ -18,15 +18,34 @@
 #include <string.h>
 
 typedef struct vllm_scorer {
-    rmb_scorer base;
-    rmb_http *http;
-    char *endpoint; /* the URL requests go to */
-    char *model;
-    int classify;   /* the endpoint is /classify: rewards are in "probs" */
-    int truncate;   /* truncate_prompt_tokens (keeps the last tokens); 0 = none */
+    rmb_remote_scorer remote;
+    int truncate; /* truncate_prompt_tokens (keeps the last tokens); 0 = none */
 } vllm_scorer;
 
-static json_t *vllm_body(rmb_scorer *self, const rmb_sequence *seqs, size_t count,
+enum { PATH_POOLING, PATH_CLASSIFY };
+static const char *const vllm_paths[] = {"/pooling", "/classify"};
+
+static rmb_status vllm_setup(rmb_remote_scorer *self, const char *spec,
+                             const rmb_scorer_options *opt, rmb_buf *fp, rmb_error *err)
+{
+    vllm_scorer *v = (vllm_scorer *)self;
+    if (opt->tokenizer)
+        return rmb_fail(err, RMB_EUNSUPPORTED,
+                        "--model %s: the token-id form (--tokenizer) is not available yet; "
+                        "leave --tokenizer out to let vLLM apply the chat template",
+                        spec);
+    const char *trunc = opt->truncation ? opt->truncation : "left";
+    if (strcmp(trunc, "right") == 0)
+        return rmb_fail(err, RMB_EUNSUPPORTED,
+                        "--model %s: vLLM truncates from the left only (--truncation left|none)",
+                        spec);
+    if (strcmp(trunc, "none") != 0)
+        v->truncate = opt->max_length;
+    rmb_buf_printf(fp, " form=chat use_activation=false truncate=%d", v->truncate);
+    return RMB_OK;
+}
+
+static json_t *vllm_body(rmb_remote_scorer *self, const rmb_sequence *seqs, size_t count,
                          rmb_error *err)
 {
     vllm_scorer *v = (vllm_scorer *)self;
@@ -34,7 +53,7 @@ static json_t *vllm_body(rmb_scorer *self, const rmb_sequence *seqs, size_t coun
     json_t *messages = rmb_remote_messages(seqs[0].conversation, seqs[0].answer, err);
     if (!messages)
         return NULL;
-    json_t *body = json_pack("{s:s, s:o, s:b, s:b}", "model", v->model, "messages", messages,
+    json_t *body = json_pack("{s:s, s:o, s:b, s:b}", "model", self->model, "messages", messages,
                              "add_generation_prompt", 0, "use_activation", 0);
     if (body && v->truncate > 0 &&
         json_object_set_new(body, "truncate_prompt_tokens", json_integer(v->truncate)) != 0) {
@@ -46,15 +65,14 @@ static json_t *vllm_body(rmb_scorer *self, const rmb_sequence *seqs, size_t coun
     return body;
 }
 
-static rmb_status vllm_rewards(rmb_scorer *self, json_t *response, size_t count, double *out,
-                               rmb_error *err)
+static rmb_status vllm_rewards(rmb_remote_scorer *self, json_t *response, size_t count,
+                               double *out, rmb_error *err)
 {
-    vllm_scorer *v = (vllm_scorer *)self;
     json_t *data = json_object_get(response, "data");
     if (!json_is_array(data) || json_array_size(data) != count)
         return rmb_fail(err, RMB_EREMOTE, "response: \"data\" must be an array of %zu result(s)",
                         count);
-    const char *field = v->classify ? "probs" : "data";
+    const char *field = self->path == PATH_CLASSIFY ? "probs" : "data";
     char *seen = calloc(count, 1);
     if (!seen)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
@@ -75,89 +93,12 @@ static rmb_status vllm_rewards(rmb_scorer *self, json_t *response, size_t count,
     return st;
 }
 
-static const rmb_remote_api vllm_api = {vllm_body, vllm_rewards};
-
-static rmb_status vllm_score(rmb_scorer *self, const rmb_sequence *seqs, size_t n,
-                             double *scores, rmb_error *item_err, const rmb_context *ctx,
-                             rmb_error *err)
-{
-    vllm_scorer *v = (vllm_scorer *)self;
-    return rmb_remote_score(self, v->http, v->endpoint, &vllm_api, 1, seqs, n, scores, item_err,
-                            ctx, err);
-}
-
-static void vllm_destroy(rmb_scorer *self)
-{
-    vllm_scorer *v = (vllm_scorer *)self;
-    rmb_http_close(v->http);
-    free(v->endpoint);
-    free(v->model);
-    rmb_scorer_free(self);
-}
-
-static char *vllm_report(rmb_scorer *self)
-{
-    vllm_scorer *v = (vllm_scorer *)self;
-    json_t *r = rmb_remote_report(v->http, "vllm", v->model);
-    char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
-    json_decref(r);
-    return text;
-}
-
-static const rmb_scorer_ops vllm_ops = {vllm_score, NULL, vllm_report, vllm_destroy};
-
-/* Fills what the options and the spec decide; the fingerprint names all of it. */
-static rmb_status vllm_setup(vllm_scorer *v, const char *spec, const char *url,
-                             const rmb_scorer_options *opt, rmb_error *err)
-{
-    if (opt->tokenizer)
-        return rmb_fail(err, RMB_EUNSUPPORTED,
-                        "--model %s: the token-id form (--tokenizer) is not available yet; "
-                        "leave --tokenizer out to let vLLM apply the chat template",
-                        spec);
-    const char *trunc = opt->truncation ? opt->truncation : "left";
-    if (strcmp(trunc, "right") == 0)
-        return rmb_fail(err, RMB_EUNSUPPORTED,
-                        "--model %s: vLLM truncates from the left only (--truncation left|none)",
-                        spec);
-    if (strcmp(trunc, "none") != 0)
-        v->truncate = opt->max_length;
-    static const char *const paths[] = {"/pooling", "/classify"};
-    char *base;
-    size_t which;
-    rmb_status st = rmb_remote_endpoint(url, paths, 2, &v->endpoint, &base, &which, err);
-    v->classify = which == 1;
-    if (st == RMB_OK && !v->model &&
-        (st = rmb_remote_served_model(v->http, base, "/v1/models", &v->model, err)) != RMB_OK)
-        rmb_error_prefix(err, "--model %s: ", spec);
-    free(base);
-    return st;
-}
+static const rmb_remote_api vllm_api = {
+    "vllm", vllm_paths, 2, "/v1/models", 1, vllm_setup, vllm_body, vllm_rewards, NULL,
+};
 
 rmb_status rmb_vllm_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                 const rmb_scorer_options *opt, rmb_error *err)
 {
-    *out = NULL;
-    vllm_scorer *v = (vllm_scorer *)rmb_scorer_new(sizeof *v, &vllm_ops, "vllm", "vllm",
-                                                   rmb_remote_batch_size(opt));
-    if (!v)
-        return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    char *url = NULL;
-    rmb_status st = rmb_remote_parse_spec(spec, arg, false, &url, &v->model, err);
-    if (st == RMB_OK)
-        st = rmb_remote_http_open(&v->http, opt, err);
-    if (st == RMB_OK)
-        st = vllm_setup(v, spec, url, opt, err);
-    if (st == RMB_OK)
-        st = rmb_remote_identify(&v->base, "vllm", v->model, err,
-                                 "vllm/1 model=%s endpoint=%s form=chat use_activation=false "
-                                 "truncate=%d",
-                                 v->model, v->classify ? "classify" : "pooling", v->truncate);
-    free(url);
-    if (st != RMB_OK) {
-        vllm_destroy(&v->base);
-        return st;
-    }
-    *out = &v->base;
-    return RMB_OK;
+    return rmb_remote_scorer_open(out, sizeof(vllm_scorer), &vllm_api, spec, arg, opt, err);
 }

@@ -16,6 +16,7 @@ static const backend backends[] = {
     {"length", 0, rmb_length_scorer_open},
     {"random", 1, rmb_random_scorer_open},
     {"vllm", 2, rmb_vllm_scorer_open},
+    {"sglang", 2, rmb_sglang_scorer_open},
     {"judge", 2, rmb_judge_scorer_open},
 };
 
@@ -40,7 +41,8 @@ rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_
         return b->open(out, spec, colon ? colon + 1 : NULL, opt, err);
     }
     return rmb_fail(err, RMB_EUSAGE,
-                    "--model %s: unknown model spec (expected length, random[:SEED] or results:FILE)",
+                    "--model %s: unknown model spec (expected length, random[:SEED], results:FILE, "
+                    "vllm:URL[#MODEL], sglang:URL[#MODEL] or judge:URL#MODEL)",
                     spec);
 }
 

@@ -214,6 +214,54 @@ static void test_cancel(void)
     fake_stop(s);
 }
 
+/* ---- SGLang: text rendered with tests/remote/chat_model's template ---- */
+
+/* What that template makes of sequence i: <s>, then <|role|>\ncontent</s>\n per turn. */
+static char *rendered(int i)
+{
+    static char text[512];
+    const rmb_conversation *c = seqs[i].conversation;
+    size_t n = (size_t)snprintf(text, sizeof text, "<s>");
+    for (size_t m = 0; m <= c->n_messages; m++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "<|%s|>\n%s</s>\n",
+                              m < c->n_messages ? c->messages[m].role : "assistant",
+                              m < c->n_messages ? c->messages[m].content : seqs[i].answer);
+    return text;
+}
+
+static void check_sglang(fake_server *s, const rmb_scorer_options *opt)
+{
+    rmb_scorer *sc;
+    rmb_error err = {0}, errs[N_SEQ];
+    double scores[N_SEQ];
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("sglang", s, ""), opt, &err), RMB_OK);
+    CHECK_EQ_STR(sc->name, "sglang-sglang-rm");
+    CHECK_EQ_INT(rmb_scorer_score(sc, seqs, N_SEQ, scores, errs, NULL, &err), RMB_OK);
+    for (int i = 0; i < N_SEQ; i++) {
+        CHECK_EQ_INT(errs[i].status, RMB_OK);
+        CHECK(scores[i] == fake_reward(rendered(i)));
+    }
+    rmb_scorer_close(sc);
+}
+
+static void test_sglang(void)
+{
+    rmb_scorer_options opt = {.tokenizer = "chat_model", .timeout_s = 0.5};
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    check_sglang(s, &opt);
+    rmb_scorer *sc;
+    rmb_error err = {0};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("sglang", s, ""), NULL, &err), RMB_EUSAGE);
+    CHECK_CONTAINS(err.msg, "--tokenizer");
+    fake_stop(s);
+    cfg.faults = 0x3f;
+    s = fake_start(&cfg);
+    check_sglang(s, &opt);
+    CHECK(fake_get_stats(s).faults > 0);
+    fake_stop(s);
+}
+
 /* ---- the judge ---- */
 
 /* The server's verdict letter with a shown as A and b as B (fake_server.h). */
@@ -317,5 +365,5 @@ static void test_judge_prompt_file(void)
 }
 
 TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
-          test_unreachable, test_api_key, test_in_flight, test_cancel, test_judge,
+          test_unreachable, test_api_key, test_in_flight, test_cancel, test_sglang, test_judge,
           test_judge_prompt_file)

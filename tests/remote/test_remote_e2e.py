@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rmb_oracle as oracle  # noqa: E402
 
 RMB, SERVER, DATA = sys.argv[1:4]
+CHAT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_model")
 SUBSET = [
     "Pairwise_set/Helpfulness/Open QA/Hypothetical Scenarios",
     "BoN_set/Helpfulness/Open QA/Hypothetical Scenarios",
@@ -54,6 +55,24 @@ def verdict(a, b):
     return "A" if ra > rb else "B" if ra < rb else "C"
 
 
+def template_renderer():
+    """sglang: the text rmb must send, rendered by Python's jinja2 with the
+    environment transformers' apply_chat_template uses."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    with open(os.path.join(CHAT_MODEL, "tokenizer_config.json")) as f:
+        cfg = json.load(f)
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    tpl = env.from_string(cfg["chat_template"])
+
+    def render(conv, answer):
+        msgs = [{"role": t["role"], "content": t["content"]} for t in conv]
+        msgs.append({"role": "assistant", "content": answer})
+        return tpl.render(messages=msgs, add_generation_prompt=False, bos_token=cfg["bos_token"],
+                          eos_token=cfg["eos_token"])
+    return render
+
+
 def judge_scores(items):
     """The eval's reading of a judge (rmb/scorer.h): the preferred answer wins
     against another only when both orders agree; pseudo-rewards 1 for the
@@ -78,6 +97,8 @@ class Server:
 
 def run_eval(model, out):
     args = [RMB, "eval", "--model", model, "--data", DATA, "--out", out, "--quiet"]
+    if model.startswith("sglang:"):
+        args += ["--tokenizer", CHAT_MODEL]
     for p in SUBSET:
         args += ["--subset", p]
     p = subprocess.run(args, capture_output=True, text=True)
@@ -100,6 +121,8 @@ def main():
     check(len(items) > 400, f"subset too small: {len(items)} items")
     by_rewards = oracle.metrics(oracle.score_items(items, lambda conv, a: reward(a)))
     by_judge = oracle.metrics(judge_scores(items))
+    render = template_renderer()
+    by_text = oracle.metrics(oracle.score_items(items, lambda conv, a: reward(render(conv, a))))
     distinct = {(json.dumps(conv), a[0], x) for s, uid, path, conv, a in items for x in a[1:]}
     unparseable = sum((verdict(b, x) is None) + (verdict(x, b) is None) for _, b, x in distinct)
 
@@ -107,6 +130,7 @@ def main():
     for extra in faults:
         tag = "faults" if extra else "clean"
         for form, tail, expected in (("vllm", "#rm", by_rewards), ("vllm", "/classify#rm", by_rewards),
+                                     ("sglang", "", by_text),
                                      ("judge", "/v1#judge", by_judge)):
             server = Server(*extra)
             model = f"{form}:http://127.0.0.1:{server.port}{tail}"

@@ -1,0 +1,208 @@
+/* The skeleton of the remote sequence scorers (vllm:, sglang:): opening,
+ * scoring a batch through the transport, the report (see remote.h). */
+#include "score/backends.h"
+#include "score/remote.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static rmb_status keep_json(void *user, size_t index, const char *body, size_t len,
+                            rmb_error *err)
+{
+    (void)index;
+    json_error_t jerr;
+    json_t *j = json_loadb(body, len, 0, &jerr);
+    if (!j)
+        return rmb_fail(err, RMB_EREMOTE, "malformed JSON: %s", jerr.text);
+    json_decref(*(json_t **)user);
+    *(json_t **)user = j;
+    return RMB_OK;
+}
+
+static rmb_status get_json(rmb_http *h, const char *url, json_t **out, rmb_error *err)
+{
+    *out = NULL;
+    rmb_http_request req = {0};
+    snprintf(req.label, sizeof req.label, "the served model");
+    rmb_status st = rmb_http_run(h, url, &req, 1, keep_json, out, NULL, err);
+    if (st == RMB_OK && req.err.status != RMB_OK) {
+        *err = req.err;
+        st = err->status;
+    }
+    return st;
+}
+
+/* Asks the server which model it serves: "model_path" (SGLang's
+ * /get_model_info) or data[0].id (an OpenAI /v1/models). */
+static rmb_status served_model(rmb_http *h, const char *base, const char *path, char **model,
+                               rmb_error *err)
+{
+    char *url = rmb_remote_url(base, path);
+    json_t *j = NULL;
+    rmb_status st = url ? get_json(h, url, &j, err) : rmb_fail(err, RMB_ENOMEM, "out of memory");
+    const char *name = json_string_value(json_object_get(j, "model_path"));
+    if (!name)
+        name = json_string_value(
+            json_object_get(json_array_get(json_object_get(j, "data"), 0), "id"));
+    if (st == RMB_OK && !name)
+        st = rmb_fail(err, RMB_EREMOTE, "%s: no model name in the answer; name it: URL#MODEL", url);
+    else if (st == RMB_OK && !(*model = strdup(name)))
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    json_decref(j);
+    free(url);
+    return st;
+}
+
+/* Where requests go: url itself when it already ends in one of the API's
+ * paths, else url + paths[0]; *base receives url without that path. */
+static rmb_status endpoint(const char *url, const char *const *paths, size_t n_paths,
+                           char **endpoint, char **base, size_t *which, rmb_error *err)
+{
+    size_t len = strlen(url), k = 0;
+    while (k < n_paths && !(len >= strlen(paths[k]) &&
+                            strcmp(url + len - strlen(paths[k]), paths[k]) == 0))
+        k++;
+    *which = k < n_paths ? k : 0;
+    *endpoint = k < n_paths ? strdup(url) : rmb_remote_url(url, paths[0]);
+    *base = strndup(url, k < n_paths ? len - strlen(paths[k]) : len);
+    if (*endpoint && *base)
+        return RMB_OK;
+    free(*endpoint), free(*base);
+    *endpoint = *base = NULL;
+    return rmb_fail(err, RMB_ENOMEM, "out of memory");
+}
+
+/* ---- score(): sequences to requests, responses to scores ---- */
+
+typedef struct score_run {
+    rmb_remote_scorer *self;
+    size_t n;
+    double *scores;
+} score_run;
+
+static rmb_status take_rewards(void *user, size_t index, const char *body, size_t len,
+                               rmb_error *err)
+{
+    score_run *s = user;
+    size_t per = s->self->api->per_request, first = index * per;
+    size_t count = s->n - first < per ? s->n - first : per;
+    json_error_t jerr;
+    json_t *j = json_loadb(body, len, 0, &jerr);
+    if (!j)
+        return rmb_fail(err, RMB_EREMOTE, "malformed JSON: %s", jerr.text);
+    double *got = malloc(count * sizeof *got);
+    rmb_status st = got ? s->self->api->rewards(s->self, j, count, got, err)
+                        : rmb_fail(err, RMB_ENOMEM, "out of memory");
+    if (st == RMB_OK) /* all of the request's rewards or none */
+        memcpy(s->scores + first, got, count * sizeof *got);
+    free(got);
+    json_decref(j);
+    return st;
+}
+
+static rmb_status remote_score(rmb_scorer *base, const rmb_sequence *seqs, size_t n,
+                               double *scores, rmb_error *item_err, const rmb_context *ctx,
+                               rmb_error *err)
+{
+    rmb_remote_scorer *self = (rmb_remote_scorer *)base;
+    size_t per = self->api->per_request, n_req = (n + per - 1) / per;
+    rmb_http_request *reqs = calloc(n_req ? n_req : 1, sizeof *reqs);
+    if (!reqs)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    rmb_status st = RMB_OK;
+    for (size_t r = 0; r < n_req && st == RMB_OK; r++) {
+        size_t first = r * per, count = n - first < per ? n - first : per;
+        snprintf(reqs[r].label, sizeof reqs[r].label, "sequence with key %016" PRIx64 "%s",
+                 seqs[first].key, count > 1 ? " and the ones batched with it" : "");
+        rmb_error why = {0};
+        json_t *body = self->api->body(self, seqs + first, count, &why);
+        reqs[r].body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        if (!reqs[r].body)
+            st = body ? rmb_fail(err, RMB_ENOMEM, "out of memory")
+                      : rmb_fail(err, why.status, "%s: %s", reqs[r].label, why.msg);
+    }
+    score_run s = {self, n, scores};
+    if (st == RMB_OK)
+        st = rmb_http_run(self->http, self->endpoint, reqs, n_req, take_rewards, &s, ctx, err);
+    for (size_t i = 0; st == RMB_OK && i < n; i++)
+        item_err[i] = reqs[i / per].err;
+    for (size_t r = 0; r < n_req; r++)
+        free(reqs[r].body);
+    free(reqs);
+    return st;
+}
+
+static char *remote_report(rmb_scorer *base)
+{
+    rmb_remote_scorer *self = (rmb_remote_scorer *)base;
+    json_t *r = rmb_remote_report(self->http, self->api->backend, self->model);
+    char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    return text;
+}
+
+static void remote_destroy(rmb_scorer *base)
+{
+    rmb_remote_scorer *self = (rmb_remote_scorer *)base;
+    if (self->api->cleanup)
+        self->api->cleanup(self);
+    rmb_http_close(self->http);
+    free(self->endpoint);
+    free(self->model);
+    rmb_scorer_free(base);
+}
+
+static const rmb_scorer_ops remote_ops = {remote_score, NULL, remote_report, remote_destroy};
+
+/* ---- opening ---- */
+
+/* Everything after the allocation; the caller destroys self on failure. */
+static rmb_status remote_setup(rmb_remote_scorer *self, const char *spec, const char *arg,
+                               const rmb_scorer_options *opt, rmb_error *err)
+{
+    const rmb_remote_api *api = self->api;
+    char *url = NULL, *base = NULL;
+    rmb_buf fp = {0};
+    rmb_status st = rmb_remote_parse_spec(spec, arg, false, &url, &self->model, err);
+    if (st == RMB_OK)
+        st = rmb_remote_http_open(&self->http, opt, err);
+    if (st == RMB_OK)
+        st = api->setup(self, spec, opt, &fp, err);
+    if (st == RMB_OK)
+        st = endpoint(url, api->paths, api->n_paths, &self->endpoint, &base, &self->path, err);
+    if (st == RMB_OK && !self->model &&
+        (st = served_model(self->http, base, api->model_path, &self->model, err)) != RMB_OK)
+        rmb_error_prefix(err, "--model %s: ", spec);
+    if (st == RMB_OK)
+        st = rmb_remote_identify(&self->base, api->backend, self->model, err,
+                                 "%s/1 model=%s endpoint=%s%s", api->backend, self->model,
+                                 api->paths[self->path], fp.data ? fp.data : "");
+    if (st == RMB_OK && fp.oom)
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    rmb_buf_free(&fp);
+    free(url);
+    free(base);
+    return st;
+}
+
+rmb_status rmb_remote_scorer_open(rmb_scorer **out, size_t size, const rmb_remote_api *api,
+                                  const char *spec, const char *arg,
+                                  const rmb_scorer_options *opt, rmb_error *err)
+{
+    *out = NULL;
+    rmb_remote_scorer *self = (rmb_remote_scorer *)rmb_scorer_new(
+        size, &remote_ops, api->backend, api->backend, rmb_remote_batch_size(opt));
+    if (!self)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    self->api = api;
+    rmb_status st = remote_setup(self, spec, arg, opt, err);
+    if (st != RMB_OK) {
+        remote_destroy(&self->base);
+        return st;
+    }
+    *out = &self->base;
+    return RMB_OK;
+}
