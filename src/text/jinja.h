@@ -59,6 +59,7 @@ typedef struct jlist jlist;
 typedef struct jdict jdict;
 typedef struct jloop jloop;
 typedef struct jnode jnode;
+typedef struct jmacro jmacro;
 
 typedef struct jv {
     jv_kind kind;
@@ -71,7 +72,7 @@ typedef struct jv {
         jlist *l;
         jdict *d;
         jloop *loop;
-        const jnode *macro;
+        const jmacro *macro;
         int func;
     } u;
 } jv;
@@ -88,6 +89,15 @@ struct jdict {
     jv *k, *v;
 };
 
+typedef struct jframe jframe;
+
+/* A macro: its definition and the scope it was defined in (a call block's
+ * caller sees the variables around the call). */
+struct jmacro {
+    const jnode *node;
+    jframe *closure;
+};
+
 struct jloop {
     const jv *items;
     size_t n, index0;
@@ -98,7 +108,7 @@ struct jloop {
 typedef enum jnode_kind {
     /* statements */
     JN_TEXT, JN_OUTPUT, JN_IF, JN_FOR, JN_SET, JN_SET_BLOCK, JN_MACRO, JN_BREAK, JN_CONTINUE,
-    JN_FILTER_BLOCK,
+    JN_FILTER_BLOCK, JN_CALL_BLOCK,
     /* expressions */
     JN_CONST, JN_NAME, JN_LIST, JN_TUPLE, JN_DICT, JN_ATTR, JN_ITEM, JN_SLICE, JN_CALL,
     JN_FILTER, JN_TEST, JN_NOT, JN_NEG, JN_POS, JN_BINOP, JN_AND, JN_OR, JN_COMPARE, JN_COND
@@ -168,7 +178,6 @@ rmb_status jinja_parse_tokens(jarena *arena, const jtok *toks, size_t n, jnode *
                               rmb_error *err);
 
 /* The state of one render. */
-typedef struct jframe jframe;
 typedef struct jctx {
     jarena *arena;
     rmb_error *err;

@@ -458,20 +458,44 @@ rmb_status jeval_binop(jctx *c, int op, jv a, jv b, jv *out)
 
 static rmb_status eval(jctx *c, const jnode *n, jv *out);
 
-/* Evaluates a call's arguments into args (arena memory). */
+/* Evaluates a call's arguments into args (arena memory), spreading
+ * *list and **dict. */
 static rmb_status eval_args(jctx *c, const jnode *n, jargs *args)
 {
-    jv *pos = jarena_alloc(c->arena, (n->n_kids + 1) * sizeof *pos);
-    jv *kw = jarena_alloc(c->arena, (n->n_kids2 + 1) * sizeof *kw);
-    if (!pos || !kw)
+    jv spread, kwspread = jv_none();
+    jv *more = NULL;
+    size_t n_more = 0, n_kwmore = 0;
+    if (n->b && (eval(c, n->b, &spread) || jv_iterate(c, spread, &more, &n_more)))
+        return c->err->status;
+    if (n->c) {
+        if (eval(c, n->c, &kwspread))
+            return c->err->status;
+        if (kwspread.kind != JV_DICT)
+            return jfail(c, "**kwargs must be a dict, not %s", jv_type(kwspread));
+        n_kwmore = kwspread.u.d->n;
+    }
+    jv *pos = jarena_alloc(c->arena, (n->n_kids + n_more + 1) * sizeof *pos);
+    jv *kw = jarena_alloc(c->arena, (n->n_kids2 + n_kwmore + 1) * sizeof *kw);
+    const char **names = jarena_alloc(c->arena, (n->n_kids2 + n_kwmore + 1) * sizeof *names);
+    if (!pos || !kw || !names)
         return jfail(c, "out of memory");
     for (size_t i = 0; i < n->n_kids; i++)
         if (eval(c, n->kids[i], &pos[i]))
             return c->err->status;
-    for (size_t i = 0; i < n->n_kids2; i++)
+    if (n_more)
+        memcpy(pos + n->n_kids, more, n_more * sizeof *pos);
+    for (size_t i = 0; i < n->n_kids2; i++) {
+        names[i] = n->names[i];
         if (eval(c, n->kids2[i], &kw[i]))
             return c->err->status;
-    *args = (jargs){pos, n->n_kids, n->names, kw, n->n_kids2};
+    }
+    for (size_t i = 0; i < n_kwmore; i++) {
+        if (kwspread.u.d->k[i].kind != JV_STR)
+            return jfail(c, "keywords must be strings");
+        names[n->n_kids2 + i] = kwspread.u.d->k[i].u.s->s;
+        kw[n->n_kids2 + i] = kwspread.u.d->v[i];
+    }
+    *args = (jargs){pos, n->n_kids + n_more, names, kw, n->n_kids2 + n_kwmore};
     return RMB_OK;
 }
 
@@ -491,17 +515,20 @@ static rmb_status render_to_value(jctx *c, jnode *const *kids, size_t n, jv *out
     return st;
 }
 
-static rmb_status call_macro(jctx *c, const jnode *m, const jargs *args, jv *out)
+/* Calls a macro; caller (if not NULL) is bound as the macro's caller(). */
+static rmb_status call_macro(jctx *c, const jmacro *mac, const jargs *args, const jv *caller,
+                             jv *out)
 {
+    const jnode *m = mac->node;
     if (args->n_pos > m->n_names)
         return jfail(c, "macro '%s' takes not more than %zu argument(s)", m->name, m->n_names);
     if (c->depth >= MAX_MACRO_DEPTH)
         return jfail(c, "macro calls nested too deeply");
-    jframe *f = frame_new(c, c->globals), *saved = c->frame;
+    jframe *f = frame_new(c, mac->closure), *saved = c->frame;
     if (!f)
         return c->err->status;
     c->frame = f;
-    rmb_status st = RMB_OK;
+    rmb_status st = caller ? frame_set(c, f, "caller", *caller) : RMB_OK;
     for (size_t i = 0; i < m->n_names && !st; i++) {
         jv v = jv_undef(m->names[i]);
         bool given = i < args->n_pos;
@@ -533,7 +560,7 @@ static rmb_status call_macro(jctx *c, const jnode *m, const jargs *args, jv *out
 rmb_status jeval_call_value(jctx *c, jv fn, const jargs *args, jv *out)
 {
     switch (fn.kind) {
-    case JV_MACRO: return call_macro(c, fn.u.macro, args, out);
+    case JV_MACRO: return call_macro(c, fn.u.macro, args, NULL, out);
     case JV_FUNC: return jbuiltin_call(c, fn.u.func, args, out);
     case JV_UNDEF: return undefined_error(c, fn);
     default: return jfail(c, "'%s' object is not callable", jv_type(fn));
@@ -835,6 +862,21 @@ static rmb_status exec_filter_block(jctx *c, rmb_buf *out, const jnode *n)
     return jv_print(c, out, result, false);
 }
 
+/* {% call m(args) %}: m is called with caller() rendering the block. */
+static rmb_status exec_call_block(jctx *c, rmb_buf *out, const jnode *n, jv caller)
+{
+    jv fn, result;
+    jargs args;
+    if (eval(c, n->a->a, &fn) || eval_args(c, n->a, &args))
+        return c->err->status;
+    c->line = n->line;
+    if (fn.kind != JV_MACRO)
+        return jfail(c, "a call block needs a macro, not %s", jv_type(fn));
+    if (call_macro(c, fn.u.macro, &args, &caller, &result))
+        return c->err->status;
+    return jv_print(c, out, result, false);
+}
+
 static rmb_status exec(jctx *c, rmb_buf *out, const jnode *n, flow *fl)
 {
     if (step(c, n))
@@ -856,7 +898,16 @@ static rmb_status exec(jctx *c, rmb_buf *out, const jnode *n, flow *fl)
     case JN_SET:
     case JN_SET_BLOCK: return exec_set(c, n);
     case JN_MACRO:
-        return frame_set(c, c->frame, n->name, (jv){.kind = JV_MACRO, .u.macro = n});
+    case JN_CALL_BLOCK: {
+        jmacro *m = jarena_alloc(c->arena, sizeof *m);
+        if (!m)
+            return jfail(c, "out of memory");
+        m->node = n, m->closure = c->frame;
+        v = (jv){.kind = JV_MACRO, .u.macro = m};
+        if (n->kind == JN_MACRO)
+            return frame_set(c, c->frame, n->name, v);
+        return exec_call_block(c, out, n, v);
+    }
     case JN_FILTER_BLOCK: return exec_filter_block(c, out, n);
     case JN_BREAK: *fl = FLOW_BREAK; break;
     case JN_CONTINUE: *fl = FLOW_CONTINUE; break;

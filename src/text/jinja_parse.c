@@ -12,7 +12,8 @@
  *   JN_MACRO name names(params) kids2(defaults, NULL-padded) kids(body)
  *   JN_CONST value  JN_NAME name  JN_LIST/JN_TUPLE kids  JN_DICT kids(keys) kids2(values)
  *   JN_ATTR a name  JN_ITEM a b  JN_SLICE a kids[3](start, stop, step; NULL if absent)
- *   JN_CALL a kids(positional) names+kids2(keyword)
+ *   JN_CALL a kids(positional) names+kids2(keyword) b(*args) c(**kwargs)
+ *   JN_CALL_BLOCK a(the JN_CALL) kids(the caller's body) name("caller")
  *   JN_FILTER/JN_TEST a name kids names+kids2, op(1: "is not")
  *   JN_NOT/JN_NEG/JN_POS a   JN_BINOP op a b   JN_AND/JN_OR a b   JN_COND a b(cond) c */
 #include "text/jinja.h"
@@ -124,13 +125,22 @@ static rmb_status parse_args(parser *p, jnode *call)
     const char **names = NULL;
     size_t n_names = 0;
     while (!is_op(cur(p), ")")) {
-        if (pos.n + kw.n > 0 && expect_op(p, ","))
+        if ((pos.n + kw.n > 0 || call->b || call->c) && expect_op(p, ","))
             return p->err->status;
         if (is_op(cur(p), ")"))
             break;
-        if (is_op(cur(p), "*") || is_op(cur(p), "**"))
-            return fail_at(p, "*args and **kwargs are not supported");
         jnode *arg;
+        if (is_op(cur(p), "*") || is_op(cur(p), "**")) { /* f(*list, **dict) */
+            jnode **slot = cur(p)->s[1] ? &call->c : &call->b;
+            if (*slot)
+                return fail_at(p, "more than one *args or **kwargs");
+            p->pos++;
+            if (parse_expr(p, slot))
+                return p->err->status;
+            continue;
+        }
+        if (call->b || call->c)
+            return fail_at(p, "an argument after *args or **kwargs");
         if (cur(p)->kind == JT_NAME && is_op(peek(p, 1), "=")) {
             const char **grown = jarena_grow(p->arena, names, n_names, n_names + 1, sizeof *grown);
             if (!grown)
@@ -767,6 +777,9 @@ static rmb_status parse_macro(parser *p, jnode *n)
     jnode call = {0};
     if (parse_args(p, &call))
         return p->err->status;
+    if (call.b || call.c)
+        return rmb_fail(p->err, RMB_EUNSUPPORTED, "line %d: macro varargs are not supported",
+                        n->line);
     /* Parameters parse as arguments: names positionally, defaults by keyword. */
     size_t count = call.n_kids + call.n_names;
     n->names = jarena_alloc(p->arena, (count + 1) * sizeof *n->names);
@@ -816,6 +829,28 @@ static rmb_status parse_filter_block(parser *p, jnode *n)
     return expect_block_end(p);
 }
 
+/* {% call m(args) %}body{% endcall %}: calls macro m with caller() bound
+ * to a macro that renders body. */
+static rmb_status parse_call_block(parser *p, jnode *n)
+{
+    static const char *const ends[] = {"endcall", NULL};
+    if (is_op(cur(p), "("))
+        return fail_at(p, "call blocks with caller parameters are not supported");
+    if (parse_expr(p, &n->a))
+        return p->err->status;
+    if (n->a->kind != JN_CALL)
+        return fail_at(p, "expected a macro call after 'call'");
+    n->name = "caller";
+    const char *end;
+    int loops = p->loop_depth;
+    p->loop_depth = 0;
+    rmb_status st = expect_block_end(p);
+    if (!st)
+        st = parse_sub(p, ends, n, false, &end);
+    p->loop_depth = loops;
+    return st ? st : expect_block_end(p);
+}
+
 /* {% generation %}: transformers' marker of assistant text; rendered as is. */
 static rmb_status parse_generation(parser *p, nodes *body)
 {
@@ -844,6 +879,7 @@ static rmb_status parse_statement(parser *p, nodes *body)
         {"for", JN_FOR, parse_for},       {"if", JN_IF, parse_if},
         {"set", JN_SET, parse_set},       {"macro", JN_MACRO, parse_macro},
         {"filter", JN_FILTER_BLOCK, parse_filter_block},
+        {"call", JN_CALL_BLOCK, parse_call_block},
     };
     p->pos++;
     if (!strcmp(t->s, "generation"))
@@ -865,7 +901,7 @@ static rmb_status parse_statement(parser *p, nodes *body)
         return nodes_push(p, body, n);
     }
     static const char *const unsupported[] = {"extends", "block", "include", "import", "from",
-                                              "call", "with", "autoescape", "do", "trans"};
+                                              "with", "autoescape", "do", "trans"};
     for (size_t k = 0; k < sizeof unsupported / sizeof unsupported[0]; k++)
         if (!strcmp(t->s, unsupported[k]))
             return rmb_fail(p->err, RMB_EUNSUPPORTED,

@@ -468,7 +468,7 @@ rmb_status jv_print(jctx *c, rmb_buf *b, jv v, bool repr_mode)
     case JV_LOOP:
         rmb_buf_printf(b, "<LoopContext %zu/%zu>", v.u.loop->index0 + 1, v.u.loop->n);
         break;
-    case JV_MACRO: rmb_buf_printf(b, "<Macro '%s'>", v.u.macro->name); break;
+    case JV_MACRO: rmb_buf_printf(b, "<Macro '%s'>", v.u.macro->node->name); break;
     case JV_FUNC: rmb_buf_puts(b, "<function>"); break;
     }
     return b->oom ? oom(c) : RMB_OK;

@@ -71,6 +71,9 @@ CASES = [
     ("{% set block %}\n  inner {{ 1 + 1 }}\n{% endset %}[{{ block }}]", None, False),
     ("{% macro greet(name, punct='!') %}Hello {{ name }}{{ punct }}{% endmacro %}{{ greet('a') }} {{ greet('b', '?') }} {{ greet(punct='.', name='c') }}", None, False),
     ("{% macro render(m) -%}\n  <{{ m.role }}>\n{%- endmacro %}{% for m in messages %}{{ render(m) }}{% endfor %}", None, False),
+    ("{% macro row(m, sep) %}[{{ caller() }}{{ sep }}{{ m.role }}]{% endmacro %}{% for m in messages %}{% call row(m, ':') %}{{ loop.index }}{% endcall %}{% endfor %}", None, False),
+    ("{% macro f(a, b, c='z') %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ f(*[1, 2]) }} {{ f(1, **{'b': 'x', 'c': 'y'}) }} {{ f(*messages[:2]) | length }}", None, False),
+    ("{% set g = 'outer' %}{% macro show() %}{{ g }}{% endmacro %}{{ show() }}{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}<{{ m.content }}>{% endgeneration %}{% endif %}{% endfor %}", None, False),
     ("{% filter upper %}shout {{ messages[0].role }}{% endfilter %}", None, False),
     ("{% if messages[0].role == 'system' %}{% set sys = messages[0].content %}{% set rest = messages[1:] %}{% else %}{% set rest = messages %}{% endif %}{{ sys | trim }}|{{ rest | length }}", None, False),
     # filters
