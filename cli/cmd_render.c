@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "rmb/chat_template.h"
+#include "text/template_json.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -31,16 +32,13 @@ static rmb_status render_line(const rmb_chat_template *t, const char *line, bool
     json_t *doc = json_loads(line, 0, &jerr);
     if (!doc)
         return rmb_fail(err, RMB_EDATA, "%s", jerr.text);
-    const json_t *messages = json_object_get(doc, "messages");
+    json_t *messages = json_object_get(doc, "messages");
     if (!json_is_array(messages)) {
         json_decref(doc);
         return rmb_fail(err, RMB_EDATA, "messages: expected a list");
     }
-    char *messages_text = json_dumps(messages, JSON_COMPACT);
     char *text = NULL;
-    rmb_status st = messages_text ? rmb_chat_template_render_json(t, messages_text, gen, &text, err)
-                                  : rmb_fail(err, RMB_ENOMEM, "out of memory");
-    free(messages_text);
+    rmb_status st = chat_template_render_json(t, messages, gen, &text, err);
     json_decref(doc);
     if (st)
         return st;

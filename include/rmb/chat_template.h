@@ -51,12 +51,6 @@ rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_messag
                                     size_t n_messages, bool add_generation_prompt, char **text,
                                     rmb_error *err);
 
-/* Renders a JSON array of message objects (any fields, as the template
- * reads them: role, content, content lists...) given as JSON text.  The
- * caller frees text.  Used by `rmb render`. */
-rmb_status rmb_chat_template_render_json(const rmb_chat_template *t, const char *messages_json,
-                                         bool add_generation_prompt, char **text, rmb_error *err);
-
 #ifdef __cplusplus
 }
 #endif

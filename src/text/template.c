@@ -6,6 +6,7 @@
 
 #include "common/fileio.h"
 #include "text/jinja.h"
+#include "text/template_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -201,12 +202,12 @@ rmb_status rmb_chat_template_open(rmb_chat_template **out, const char *model_dir
     return st;
 }
 
-/* Renders with messages (a JSON array, stolen). */
-static rmb_status render_json(const rmb_chat_template *t, json_t *messages,
-                              bool add_generation_prompt, char **text, rmb_error *err)
+rmb_status chat_template_render_json(const rmb_chat_template *t, json_t *messages,
+                                     bool add_generation_prompt, char **text, rmb_error *err)
 {
+    *text = NULL;
     json_t *vars = json_object();
-    if (!vars || !messages || json_object_set_new(vars, "messages", messages)
+    if (!vars || !messages || json_object_set(vars, "messages", messages)
         || json_object_set_new(vars, "add_generation_prompt", json_boolean(add_generation_prompt))
         || json_object_set_new(vars, "tools", json_null())
         || json_object_set_new(vars, "documents", json_null())) {
@@ -236,20 +237,8 @@ rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_messag
             return rmb_fail(err, RMB_EDATA, "message %zu: role or content is not valid UTF-8", i);
         }
     }
-    return render_json(t, list, add_generation_prompt, text, err);
+    rmb_status st = chat_template_render_json(t, list, add_generation_prompt, text, err);
+    json_decref(list);
+    return st;
 }
 
-rmb_status rmb_chat_template_render_json(const rmb_chat_template *t, const char *messages_json,
-                                         bool add_generation_prompt, char **text, rmb_error *err)
-{
-    *text = NULL;
-    json_error_t jerr;
-    json_t *list = json_loads(messages_json, 0, &jerr);
-    if (!list)
-        return rmb_fail(err, RMB_EDATA, "messages: %s", jerr.text);
-    if (!json_is_array(list)) {
-        json_decref(list);
-        return rmb_fail(err, RMB_EDATA, "messages: expected a list of message objects");
-    }
-    return render_json(t, list, add_generation_prompt, text, err);
-}
