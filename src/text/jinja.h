@@ -177,6 +177,9 @@ rmb_status jinja_lex(jarena *arena, const char *source, size_t len, jtok **toks,
 rmb_status jinja_parse_tokens(jarena *arena, const jtok *toks, size_t n, jnode **root,
                               rmb_error *err);
 
+/* Evaluation steps (nodes, loop iterations, printed values) per render. */
+#define JINJA_MAX_STEPS 10000000u
+
 /* The state of one render. */
 typedef struct jctx {
     jarena *arena;

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#define MAX_STEPS 50000000u         /* evaluation steps per render */
 #define MAX_MACRO_DEPTH 64
 #define RENDER_MEMORY (256u << 20)  /* bytes per render, arena and output alike */
 
@@ -47,8 +46,8 @@ rmb_status jfail(jctx *c, const char *fmt, ...)
 static rmb_status step(jctx *c, const jnode *n)
 {
     c->line = n->line;
-    if (++c->steps > MAX_STEPS)
-        return jfail(c, "the template takes too many steps (over %u)", MAX_STEPS);
+    if (++c->steps > JINJA_MAX_STEPS)
+        return jfail(c, "the template takes too many steps (over %u)", JINJA_MAX_STEPS);
     return RMB_OK;
 }
 
@@ -799,8 +798,8 @@ static rmb_status exec_for(jctx *c, rmb_buf *out, const jnode *n)
         state->index0 = i;
         flow fl = FLOW_NEXT;
         c->line = n->line;
-        if (++c->steps > MAX_STEPS)
-            st = jfail(c, "the template takes too many steps (over %u)", MAX_STEPS);
+        if (++c->steps > JINJA_MAX_STEPS)
+            st = jfail(c, "the template takes too many steps (over %u)", JINJA_MAX_STEPS);
         f->n = 0; /* a fresh scope for each iteration, its memory reused */
         c->frame = f;
         if (!st)

@@ -431,8 +431,8 @@ static rmb_status print_items(jctx *c, rmb_buf *b, const jdict *d, const char *o
 
 rmb_status jv_print(jctx *c, rmb_buf *b, jv v, bool repr_mode)
 {
-    if (++c->steps > 100000000)
-        return jfail(c, "the template takes too many steps");
+    if (++c->steps > JINJA_MAX_STEPS)
+        return jfail(c, "the template takes too many steps (over %u)", JINJA_MAX_STEPS);
     switch (v.kind) {
     case JV_UNDEF:
         if (repr_mode)
