@@ -1,0 +1,62 @@
+/* Native reward-model inference from a Hugging Face checkpoint directory
+ * (config.json + model.safetensors or a sharded index).  A model scores one
+ * token sequence at a time with a single forward pass (prefill only) and
+ * reports the classification head's outputs at the last token that is not
+ * the pad token, as transformers' *ForSequenceClassification does. */
+#ifndef RMB_MODEL_H
+#define RMB_MODEL_H
+
+#include "rmb/common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rmb_model rmb_model;
+
+/* Zero-initialised means defaults. */
+typedef struct rmb_model_options {
+    int threads;         /* worker threads including the caller; 0 = one per CPU */
+    const char *compute; /* "exact" (default, NULL): fp32 activations and accumulation */
+    const char *kernels; /* "scalar", "avx2", "avx512"; NULL = the best this CPU runs */
+    int chunk_tokens;    /* tokens per pass through the weights; 0 = 256 */
+} rmb_model_options;
+
+/* Opens the checkpoint in dir: reads config.json, maps the weights, checks
+ * every tensor's name and shape against the configuration.  Fails with a
+ * message naming the file and field (an unknown architecture lists the
+ * supported ones).  opt may be NULL. */
+rmb_status rmb_model_open(rmb_model **out, const char *dir, const rmb_model_options *opt,
+                          rmb_error *err);
+void rmb_model_close(rmb_model *m);
+
+/* config.json's architectures[0], e.g. "Qwen3ForSequenceClassification". */
+const char *rmb_model_architecture(const rmb_model *m);
+/* Outputs of the head per sequence (num_labels; 1 for usual reward models). */
+int rmb_model_n_outputs(const rmb_model *m);
+/* max_position_embeddings. */
+int rmb_model_context_length(const rmb_model *m);
+/* The pad token id from config.json, or -1. */
+int rmb_model_pad_token_id(const rmb_model *m);
+/* The kernel set in use ("avx512", ...) and the number of threads. */
+const char *rmb_model_kernels(const rmb_model *m);
+int rmb_model_threads(const rmb_model *m);
+/* Bytes of tensor data in the checkpoint's files. */
+size_t rmb_model_weight_bytes(const rmb_model *m);
+
+/* Scores ids[0..n): writes rmb_model_n_outputs() values to scores, read at
+ * the last token whose id is not the pad token (the first token when every
+ * token is padding).  Tokens after that one cannot change the result and are
+ * not computed.  Fails (RMB_EUSAGE) for n == 0 and (RMB_EDATA) for an id
+ * outside the vocabulary.  Not thread-safe on one model: it owns the
+ * scratch memory and the thread pool. */
+rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *scores,
+                           rmb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

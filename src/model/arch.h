@@ -1,0 +1,65 @@
+/* What distinguishes one decoder architecture from another, as data: each
+ * arch_*.c fills an rmb_arch_desc from config.json, and forward.c runs any
+ * description.  Adding an architecture is a new small file and one line in
+ * model.c's table, not a new branch in the forward pass. */
+#ifndef RMB_MODEL_ARCH_H
+#define RMB_MODEL_ARCH_H
+
+#include "model/config.h"
+
+#include <stdbool.h>
+
+typedef enum rmb_act { RMB_ACT_SILU, RMB_ACT_GELU_TANH } rmb_act;
+
+/* Tensor names.  Per-layer names are printf formats with one %d (the layer)
+ * and no suffix: ".weight" / ".bias" are appended.  NULL: not used. */
+typedef struct rmb_tensor_names {
+    const char *embed, *final_norm, *head;
+    const char *q, *k, *v, *o, *gate, *up, *down;
+    const char *attn_norm, *mlp_norm, *post_attn_norm, *post_mlp_norm, *q_norm, *k_norm;
+} rmb_tensor_names;
+
+/* Hugging Face's Llama-family names (Llama, Mistral, Qwen2, Qwen3). */
+extern const rmb_tensor_names rmb_hf_llama_names;
+
+typedef struct rmb_arch_desc {
+    rmb_tensor_names names;
+    bool norm_plus_one; /* norm weights are stored as w - 1 (Gemma) */
+    bool qk_norm;       /* RMSNorm over each q and k head before RoPE (Qwen3) */
+    bool qkv_bias, o_bias, mlp_bias;
+    bool sandwich_norms; /* extra norms after attention and after the MLP (Gemma2) */
+    rmb_act act;
+    float embed_scale;  /* 0: none; else embeddings are multiplied by it */
+    float attn_scale;   /* multiplies q.k */
+    float attn_softcap; /* 0: none; else scores = cap * tanh(scores / cap) */
+    int *window;        /* per layer: 0 = full causal attention, else the sliding window */
+    float *inv_freq;    /* head_dim / 2 rotary inverse frequencies */
+} rmb_arch_desc;
+
+typedef struct rmb_arch {
+    const char *name; /* config.json architectures[0] */
+    rmb_status (*configure)(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err);
+} rmb_arch;
+
+extern const rmb_arch rmb_arch_llama, rmb_arch_mistral, rmb_arch_qwen2, rmb_arch_qwen3,
+    rmb_arch_gemma2;
+
+/* The Llama defaults every architecture starts from: HF names, SiLU,
+ * attention_bias / mlp_bias from the config, 1/sqrt(head_dim), full
+ * attention everywhere, RoPE from rope_theta and rope_scaling. */
+rmb_status rmb_arch_llama_defaults(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err);
+/* Reads the MLP activation named by config key (absent = SiLU). */
+rmb_status rmb_arch_activation(rmb_arch_desc *d, const rmb_config *cfg, const char *key,
+                               rmb_error *err);
+/* Qwen2/Qwen3 windows: use_sliding_window, max_window_layers, sliding_window. */
+rmb_status rmb_qwen_windows(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err);
+/* Sets every layer's window to window (0 = full); layers of "layer_types",
+ * when the config lists them, override: "full_attention" -> 0. */
+rmb_status rmb_arch_set_windows(rmb_arch_desc *d, const rmb_config *cfg,
+                                bool (*sliding)(int layer, const rmb_config *cfg), int window,
+                                rmb_error *err);
+/* Fills d->inv_freq from rope_theta, head_dim and rope_scaling (rope.c). */
+rmb_status rmb_rope_init(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err);
+void rmb_arch_desc_free(rmb_arch_desc *d);
+
+#endif

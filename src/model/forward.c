@@ -1,0 +1,420 @@
+/* The forward pass: embedding, decoder layers as the description says, the
+ * final norm and the classification head on the last token. */
+#include "model/forward.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- binding tensors ---- */
+
+/* fmt (with an optional %d for the layer) followed by suffix. */
+static void tensor_name(char *buf, size_t size, const char *fmt, int layer, const char *suffix)
+{
+    snprintf(buf, size, fmt, layer);
+    strncat(buf, suffix, size - strlen(buf) - 1);
+}
+
+static rmb_status bind_matrix(const rmb_weights *w, const char *fmt, int layer, int64_t rows,
+                              int64_t cols, const rmb_tensor **out, rmb_error *err)
+{
+    char name[256];
+    tensor_name(name, sizeof name, fmt, layer, ".weight");
+    int64_t shape[2] = {rows, cols};
+    return rmb_weights_get(w, name, 2, shape, false, out, err);
+}
+
+/* A vector copied to float; plus_one adds 1 to every element (Gemma norms).
+ * suffix is ".weight" or ".bias"; a NULL fmt or an absent optional vector
+ * leaves *out NULL. */
+static rmb_status bind_vector(const rmb_weights *w, const char *fmt, int layer,
+                              const char *suffix, int64_t n, bool optional, bool plus_one,
+                              float **out, rmb_error *err)
+{
+    *out = NULL;
+    if (!fmt)
+        return RMB_OK;
+    char name[256];
+    tensor_name(name, sizeof name, fmt, layer, suffix);
+    const rmb_tensor *t;
+    rmb_status st = rmb_weights_get(w, name, 1, &n, optional, &t, err);
+    if (st != RMB_OK || !t)
+        return st;
+    if (!(*out = malloc((size_t)n * sizeof **out)))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    rmb_tensor_to_f32(t, *out);
+    for (int64_t i = 0; plus_one && i < n; i++)
+        (*out)[i] += 1.0f;
+    return RMB_OK;
+}
+
+static rmb_status bind_layer(rmb_net *net, const rmb_weights *w, int l, rmb_error *err)
+{
+    const rmb_config *c = net->cfg;
+    const rmb_arch_desc *d = net->desc;
+    const rmb_tensor_names *nm = &d->names;
+    rmb_layer *L = &net->layers[l];
+    int64_t h = c->hidden, qd = (int64_t)c->n_heads * c->head_dim,
+            kvd = (int64_t)c->n_kv_heads * c->head_dim, in = c->intermediate;
+    bool p1 = d->norm_plus_one;
+    rmb_status st;
+    if ((st = bind_matrix(w, nm->q, l, qd, h, &L->wq, err)) ||
+        (st = bind_matrix(w, nm->k, l, kvd, h, &L->wk, err)) ||
+        (st = bind_matrix(w, nm->v, l, kvd, h, &L->wv, err)) ||
+        (st = bind_matrix(w, nm->o, l, h, qd, &L->wo, err)) ||
+        (st = bind_matrix(w, nm->gate, l, in, h, &L->wg, err)) ||
+        (st = bind_matrix(w, nm->up, l, in, h, &L->wu, err)) ||
+        (st = bind_matrix(w, nm->down, l, h, in, &L->wd, err)) ||
+        (st = bind_vector(w, d->qkv_bias ? nm->q : NULL, l, ".bias", qd, false, false, &L->bq, err)) ||
+        (st = bind_vector(w, d->qkv_bias ? nm->k : NULL, l, ".bias", kvd, false, false, &L->bk, err)) ||
+        (st = bind_vector(w, d->qkv_bias ? nm->v : NULL, l, ".bias", kvd, false, false, &L->bv, err)) ||
+        (st = bind_vector(w, d->o_bias ? nm->o : NULL, l, ".bias", h, false, false, &L->bo, err)) ||
+        (st = bind_vector(w, d->mlp_bias ? nm->gate : NULL, l, ".bias", in, false, false, &L->bg, err)) ||
+        (st = bind_vector(w, d->mlp_bias ? nm->up : NULL, l, ".bias", in, false, false, &L->bu, err)) ||
+        (st = bind_vector(w, d->mlp_bias ? nm->down : NULL, l, ".bias", h, false, false, &L->bd, err)) ||
+        (st = bind_vector(w, nm->attn_norm, l, ".weight", h, false, p1, &L->attn_norm, err)) ||
+        (st = bind_vector(w, nm->mlp_norm, l, ".weight", h, false, p1, &L->mlp_norm, err)))
+        return st;
+    if (d->sandwich_norms &&
+        ((st = bind_vector(w, nm->post_attn_norm, l, ".weight", h, false, p1, &L->post_attn_norm, err)) ||
+         (st = bind_vector(w, nm->post_mlp_norm, l, ".weight", h, false, p1, &L->post_mlp_norm, err))))
+        return st;
+    if (d->qk_norm &&
+        ((st = bind_vector(w, nm->q_norm, l, ".weight", c->head_dim, false, p1, &L->q_norm, err)) ||
+         (st = bind_vector(w, nm->k_norm, l, ".weight", c->head_dim, false, p1, &L->k_norm, err))))
+        return st;
+    return RMB_OK;
+}
+
+/* The head's label count comes from its shape unless the config says it. */
+static rmb_status bind_head(rmb_net *net, const rmb_weights *w, rmb_error *err)
+{
+    char name[256];
+    tensor_name(name, sizeof name, net->desc->names.head, 0, ".weight");
+    const rmb_tensor *t = rmb_weights_find(w, name);
+    int64_t n = net->cfg->num_labels;
+    if (n < 0)
+        n = t && t->n_dims == 2 ? t->shape[0] : 1;
+    int64_t shape[2] = {n, net->cfg->hidden};
+    rmb_status st = rmb_weights_get(w, name, 2, shape, false, &t, err);
+    if (st != RMB_OK)
+        return st;
+    net->n_labels = (int)n;
+    if (!(net->head = malloc((size_t)(n * shape[1]) * sizeof(float))))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    rmb_tensor_to_f32(t, net->head);
+    return RMB_OK;
+}
+
+rmb_status rmb_net_bind(rmb_net *net, const rmb_weights *w, rmb_error *err)
+{
+    const rmb_config *c = net->cfg;
+    const rmb_arch_desc *d = net->desc;
+    rmb_status st = bind_matrix(w, d->names.embed, 0, c->vocab, c->hidden, &net->embed, err);
+    if (st == RMB_OK)
+        st = bind_vector(w, d->names.final_norm, 0, ".weight", c->hidden, false,
+                         d->norm_plus_one, &net->final_norm, err);
+    if (st == RMB_OK)
+        st = bind_head(net, w, err);
+    if (st == RMB_OK && !(net->layers = calloc((size_t)c->n_layers, sizeof *net->layers)))
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    for (int l = 0; st == RMB_OK && l < c->n_layers; l++)
+        st = bind_layer(net, w, l, err);
+    return st;
+}
+
+void rmb_net_unbind(rmb_net *net)
+{
+    for (int l = 0; net->layers && l < net->cfg->n_layers; l++) {
+        rmb_layer *L = &net->layers[l];
+        float *owned[] = {L->bq, L->bk, L->bv, L->bo, L->bg, L->bu, L->bd, L->attn_norm,
+                          L->mlp_norm, L->post_attn_norm, L->post_mlp_norm, L->q_norm, L->k_norm};
+        for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+            free(owned[i]);
+    }
+    free(net->layers);
+    free(net->final_norm);
+    free(net->head);
+    net->layers = NULL;
+    net->final_norm = net->head = NULL;
+}
+
+/* ---- scratch ---- */
+
+struct rmb_scratch {
+    size_t cap;   /* tokens the sequence-sized buffers hold */
+    float *x;     /* residual stream, cap x hidden */
+    float *k, *v; /* one layer's keys and values, cap x kv_dim */
+    float *probs; /* attention weights, one row of cap per thread */
+    /* chunk-sized: */
+    float *xn, *tmp; /* chunk x hidden */
+    float *q, *att;  /* chunk x q_dim */
+    float *gate, *up; /* chunk x intermediate */
+    float *cos, *sin; /* chunk x head_dim / 2 */
+};
+
+void rmb_scratch_free(rmb_scratch *s)
+{
+    if (!s)
+        return;
+    float *all[] = {s->x, s->k, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->gate, s->up,
+                    s->cos, s->sin};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+    free(s);
+}
+
+static float *alloc_floats(size_t rows, size_t cols, bool *ok)
+{
+    float *p = malloc(rows * cols * sizeof(float) + 64);
+    *ok = *ok && p;
+    return p;
+}
+
+static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n, rmb_error *err)
+{
+    const rmb_config *c = net->cfg;
+    size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
+    size_t ch = net->chunk;
+    bool ok = true;
+    rmb_scratch *s = *sp;
+    if (!s) {
+        if (!(s = *sp = calloc(1, sizeof *s)))
+            return rmb_fail(err, RMB_ENOMEM, "out of memory");
+        s->xn = alloc_floats(ch, (size_t)c->hidden, &ok);
+        s->tmp = alloc_floats(ch, (size_t)c->hidden, &ok);
+        s->q = alloc_floats(ch, qd, &ok);
+        s->att = alloc_floats(ch, qd, &ok);
+        s->gate = alloc_floats(ch, (size_t)c->intermediate, &ok);
+        s->up = alloc_floats(ch, (size_t)c->intermediate, &ok);
+        s->cos = alloc_floats(ch, (size_t)c->head_dim / 2, &ok);
+        s->sin = alloc_floats(ch, (size_t)c->head_dim / 2, &ok);
+    }
+    if (ok && n > s->cap) {
+        size_t cap = n > 2 * s->cap ? n : 2 * s->cap;
+        free(s->x), free(s->k), free(s->v), free(s->probs);
+        s->x = alloc_floats(cap, (size_t)c->hidden, &ok);
+        s->k = alloc_floats(cap, kvd, &ok);
+        s->v = alloc_floats(cap, kvd, &ok);
+        s->probs = alloc_floats(cap, (size_t)rmb_pool_threads(net->pool), &ok);
+        s->cap = ok ? cap : 0;
+    }
+    return ok ? RMB_OK : rmb_fail(err, RMB_ENOMEM, "out of memory for a %zu-token sequence", n);
+}
+
+/* ---- element-wise building blocks ---- */
+
+/* y = x / rms(x) * w, the norm of every architecture here (w already holds
+ * Gemma's 1 + w). */
+static void rmsnorm(float *y, const float *x, const float *w, size_t n, float eps)
+{
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)x[i] * x[i];
+    float inv = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (size_t i = 0; i < n; i++)
+        y[i] = w[i] * (x[i] * inv);
+}
+
+static void rmsnorm_rows(float *y, const float *x, const float *w, size_t rows, size_t n,
+                         float eps)
+{
+    for (size_t r = 0; r < rows; r++)
+        rmsnorm(y + r * n, x + r * n, w, n, eps);
+}
+
+static void add_bias(float *y, const float *b, size_t rows, size_t n)
+{
+    for (size_t r = 0; b && r < rows; r++)
+        for (size_t i = 0; i < n; i++)
+            y[r * n + i] += b[i];
+}
+
+static void add_rows(float *y, const float *x, size_t rows, size_t n)
+{
+    for (size_t i = 0; i < rows * n; i++)
+        y[i] += x[i];
+}
+
+/* Rotates pairs (i, i + half) of every head of every row by its position's
+ * angles (the "rotate_half" convention of transformers). */
+static void rope(float *x, size_t rows, size_t heads, size_t hd, const float *cos,
+                 const float *sin)
+{
+    size_t half = hd / 2;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t h = 0; h < heads; h++) {
+            float *v = x + (r * heads + h) * hd;
+            const float *c = cos + r * half, *s = sin + r * half;
+            for (size_t i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half];
+                v[i] = a * c[i] - b * s[i];
+                v[i + half] = b * c[i] + a * s[i];
+            }
+        }
+}
+
+static void gated_act(float *gate, const float *up, size_t n, rmb_act act)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i];
+        if (act == RMB_ACT_SILU)
+            g = g / (1.0f + expf(-g));
+        else
+            g = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g)));
+        gate[i] = g * up[i];
+    }
+}
+
+/* ---- attention ---- */
+
+typedef struct attn_job {
+    const rmb_net *net;
+    rmb_scratch *s;
+    size_t r0, nt; /* chunk rows [r0, r0 + nt) of the sequence */
+    int window;
+} attn_job;
+
+#define ATTN_ROWS 16
+
+/* One head over a block of query rows: scores, softmax, weighted values. */
+static void attn_task(void *arg, size_t task, int thread)
+{
+    const attn_job *j = arg;
+    const rmb_config *c = j->net->cfg;
+    const rmb_arch_desc *d = j->net->desc;
+    const rmb_kernels *kern = j->net->kern;
+    size_t hd = (size_t)c->head_dim, qd = (size_t)c->n_heads * hd, kvd = (size_t)c->n_kv_heads * hd;
+    size_t h = task % (size_t)c->n_heads, blk = task / (size_t)c->n_heads;
+    size_t g = h / (size_t)(c->n_heads / c->n_kv_heads);
+    float *p = j->s->probs + (size_t)thread * j->s->cap;
+    size_t rend = (blk + 1) * ATTN_ROWS < j->nt ? (blk + 1) * ATTN_ROWS : j->nt;
+    for (size_t r = blk * ATTN_ROWS; r < rend; r++) {
+        size_t pos = j->r0 + r;
+        size_t lo = j->window && pos + 1 > (size_t)j->window ? pos + 1 - (size_t)j->window : 0;
+        const float *q = j->s->q + r * qd + h * hd;
+        float max = -INFINITY;
+        for (size_t t = lo; t <= pos; t++) {
+            float sc = kern->dot(q, j->s->k + t * kvd + g * hd, hd) * d->attn_scale;
+            if (d->attn_softcap > 0)
+                sc = tanhf(sc / d->attn_softcap) * d->attn_softcap;
+            p[t - lo] = sc;
+            max = sc > max ? sc : max;
+        }
+        float sum = 0;
+        for (size_t t = lo; t <= pos; t++)
+            sum += p[t - lo] = expf(p[t - lo] - max);
+        float *out = j->s->att + r * qd + h * hd;
+        memset(out, 0, hd * sizeof *out);
+        for (size_t t = lo; t <= pos; t++)
+            kern->axpy(out, p[t - lo] / sum, j->s->v + t * kvd + g * hd, hd);
+    }
+}
+
+/* ---- one layer over one chunk ---- */
+
+static void project(const rmb_net *net, const float *x, size_t nt, const rmb_tensor *w,
+                    const float *bias, float *y)
+{
+    size_t k = (size_t)w->shape[1], n = (size_t)w->shape[0];
+    rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y);
+    add_bias(y, bias, nt, n);
+}
+
+static void rope_tables(const rmb_net *net, rmb_scratch *s, size_t r0, size_t nt)
+{
+    size_t half = (size_t)net->cfg->head_dim / 2;
+    for (size_t r = 0; r < nt; r++)
+        for (size_t i = 0; i < half; i++) {
+            float angle = (float)(r0 + r) * net->desc->inv_freq[i];
+            s->cos[r * half + i] = cosf(angle);
+            s->sin[r * half + i] = sinf(angle);
+        }
+}
+
+static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size_t nt)
+{
+    const rmb_config *c = net->cfg;
+    const rmb_layer *L = &net->layers[l];
+    size_t hd = (size_t)c->head_dim, kvd = (size_t)c->n_kv_heads * hd, hid = (size_t)c->hidden;
+    float eps = (float)c->rms_eps;
+    float *x = s->x + r0 * hid, *k = s->k + r0 * kvd, *v = s->v + r0 * kvd;
+    rmsnorm_rows(s->xn, x, L->attn_norm, nt, hid, eps);
+    project(net, s->xn, nt, L->wq, L->bq, s->q);
+    project(net, s->xn, nt, L->wk, L->bk, k);
+    project(net, s->xn, nt, L->wv, L->bv, v);
+    if (net->desc->qk_norm) {
+        rmsnorm_rows(s->q, s->q, L->q_norm, nt * (size_t)c->n_heads, hd, eps);
+        rmsnorm_rows(k, k, L->k_norm, nt * (size_t)c->n_kv_heads, hd, eps);
+    }
+    rope(s->q, nt, (size_t)c->n_heads, hd, s->cos, s->sin);
+    rope(k, nt, (size_t)c->n_kv_heads, hd, s->cos, s->sin);
+    attn_job job = {net, s, r0, nt, net->desc->window[l]};
+    rmb_pool_run(net->pool, (size_t)c->n_heads * ((nt + ATTN_ROWS - 1) / ATTN_ROWS), attn_task,
+                 &job);
+    project(net, s->att, nt, L->wo, L->bo, s->tmp);
+    if (L->post_attn_norm)
+        rmsnorm_rows(s->tmp, s->tmp, L->post_attn_norm, nt, hid, eps);
+    add_rows(x, s->tmp, nt, hid);
+}
+
+static void mlp_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size_t nt)
+{
+    const rmb_config *c = net->cfg;
+    const rmb_layer *L = &net->layers[l];
+    size_t hid = (size_t)c->hidden;
+    float eps = (float)c->rms_eps;
+    float *x = s->x + r0 * hid;
+    rmsnorm_rows(s->xn, x, L->mlp_norm, nt, hid, eps);
+    project(net, s->xn, nt, L->wg, L->bg, s->gate);
+    project(net, s->xn, nt, L->wu, L->bu, s->up);
+    gated_act(s->gate, s->up, nt * (size_t)c->intermediate, net->desc->act);
+    project(net, s->gate, nt, L->wd, L->bd, s->tmp);
+    if (L->post_mlp_norm)
+        rmsnorm_rows(s->tmp, s->tmp, L->post_mlp_norm, nt, hid, eps);
+    add_rows(x, s->tmp, nt, hid);
+}
+
+/* ---- the whole pass ---- */
+
+static void embed(const rmb_net *net, rmb_scratch *s, const int32_t *ids, size_t n)
+{
+    size_t hid = (size_t)net->cfg->hidden;
+    float scale = net->desc->embed_scale;
+    for (size_t t = 0; t < n; t++) {
+        float *row = s->x + t * hid;
+        rmb_widen(net->embed->data, net->embed->dtype, (size_t)ids[t] * hid, hid, row);
+        for (size_t i = 0; scale != 0 && i < hid; i++)
+            row[i] *= scale;
+    }
+}
+
+rmb_status rmb_net_forward(const rmb_net *net, rmb_scratch **scratch, const int32_t *ids,
+                           size_t n, float *out, rmb_error *err)
+{
+    const rmb_config *c = net->cfg;
+    if (n == 0)
+        return rmb_fail(err, RMB_EUSAGE, "an empty sequence has no token to score");
+    for (size_t t = 0; t < n; t++)
+        if (ids[t] < 0 || ids[t] >= c->vocab)
+            return rmb_fail(err, RMB_EDATA, "token %zu: id %d is outside the vocabulary (%d)", t,
+                            (int)ids[t], c->vocab);
+    rmb_status st = scratch_reserve(net, scratch, n, err);
+    if (st != RMB_OK)
+        return st;
+    rmb_scratch *s = *scratch;
+    embed(net, s, ids, n);
+    for (int l = 0; l < c->n_layers; l++)
+        for (size_t r0 = 0; r0 < n; r0 += net->chunk) {
+            size_t nt = n - r0 < net->chunk ? n - r0 : net->chunk;
+            rope_tables(net, s, r0, nt);
+            attention_block(net, s, l, r0, nt);
+            mlp_block(net, s, l, r0, nt);
+        }
+    size_t hid = (size_t)c->hidden;
+    rmsnorm(s->tmp, s->x + (n - 1) * hid, net->final_norm, hid, (float)c->rms_eps);
+    for (int i = 0; i < net->n_labels; i++)
+        out[i] = net->kern->dot(net->head + (size_t)i * hid, s->tmp, hid);
+    return RMB_OK;
+}

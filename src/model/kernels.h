@@ -1,0 +1,116 @@
+/* Compute kernels.  The exact path keeps activations and accumulation in
+ * fp32 and widens bf16/f16 weights on the fly.  Each instruction set supplies
+ * the same small set of functions; kernels.c holds the scalar reference and
+ * picks the best set the CPU supports at run time. */
+#ifndef RMB_MODEL_KERNELS_H
+#define RMB_MODEL_KERNELS_H
+
+#include "model/safetensors.h"
+#include "model/threadpool.h"
+
+#include <stdint.h>
+#include <string.h>
+
+typedef struct rmb_kernels {
+    const char *name; /* "scalar", "avx2", "avx512" */
+    /* y[t*ldy + j] = sum_k x[t*k + kk] * w[j*k + kk] for t < nt, j in [j0, j1):
+     * rows j0..j1 of the weight matrix w (out x k, stored as dt) against nt
+     * activation rows. */
+    void (*gemm_rows)(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt,
+                      size_t j0, size_t j1, float *y, size_t ldy);
+    float (*dot)(const float *a, const float *b, size_t n);
+    void (*axpy)(float *y, float a, const float *x, size_t n); /* y += a * x */
+} rmb_kernels;
+
+/* The kernel sets this CPU can run, best first; the last is "scalar". */
+const rmb_kernels *const *rmb_kernels_available(size_t *count);
+/* The set called name, or the best one when name is NULL; NULL when the CPU
+ * lacks it or the name is unknown. */
+const rmb_kernels *rmb_kernels_find(const char *name);
+
+/* Instruction-set variants (defined in kernels_<isa>.c). */
+extern const rmb_kernels rmb_kernels_avx2;
+extern const rmb_kernels rmb_kernels_avx512;
+
+/* Defines `static void name(...)` with gemm_rows' signature, stepping a
+ * tile(x, nt, k, w, dt, nr, y, ldy) function over tm activation rows x tn
+ * weight rows at a time.  One specialisation per dtype, so that the tile's
+ * weight loads are resolved at compile time; attr carries the target ISA. */
+#define RMB_DEFINE_GEMM_ROWS(attr, name, tile, tm, tn)                                     \
+    attr static inline __attribute__((always_inline)) void name##_dt(                      \
+        const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt, size_t j0,       \
+        size_t j1, float *y, size_t ldy)                                                  \
+    {                                                                                     \
+        for (size_t t = 0; t < nt; t += (tm))                                             \
+            for (size_t j = j0; j < j1; j += (tn))                                        \
+                tile(x + t * k, nt - t < (tm) ? nt - t : (tm), k,                         \
+                     (const char *)w + j * k * rmb_dtype_size(dt), dt,                    \
+                     j1 - j < (tn) ? j1 - j : (tn), y + t * ldy + j, ldy);                \
+    }                                                                                     \
+    attr static void name(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt, \
+                          size_t j0, size_t j1, float *y, size_t ldy)                     \
+    {                                                                                     \
+        if (dt == RMB_DT_F32)                                                             \
+            name##_dt(x, nt, k, w, RMB_DT_F32, j0, j1, y, ldy);                           \
+        else if (dt == RMB_DT_F16)                                                        \
+            name##_dt(x, nt, k, w, RMB_DT_F16, j0, j1, y, ldy);                           \
+        else                                                                              \
+            name##_dt(x, nt, k, w, RMB_DT_BF16, j0, j1, y, ldy);                          \
+    }
+
+/* y (nt x n) = x (nt x k) times w (n x k, as dt) transposed, split over the
+ * pool by blocks of output columns. */
+void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+              const void *w, rmb_dtype dt, size_t n, float *y);
+
+/* dst[0..n) = elements [offset, offset + n) of w widened to float. */
+void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst);
+
+static inline size_t rmb_min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* One weight element widened to float (the scalar reference's load; reads
+ * through memcpy because mapped tensors need not be aligned). */
+static inline float rmb_load_f16(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023u, bits;
+    if (exp == 31) {
+        bits = sign | 0x7F800000u | man << 13;
+    } else if (exp) {
+        bits = sign | (exp + 112) << 23 | man << 13;
+    } else if (man) { /* subnormal: normalise */
+        int e = -1;
+        do {
+            man <<= 1;
+            e++;
+        } while (!(man & 1024u));
+        bits = sign | (uint32_t)(112 - e) << 23 | (man & 1023u) << 13;
+    } else {
+        bits = sign;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float rmb_load_weight(const void *w, rmb_dtype dt, size_t i)
+{
+    const unsigned char *p = w;
+    if (dt == RMB_DT_F32) {
+        float f;
+        memcpy(&f, p + 4 * i, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, p + 2 * i, 2);
+    if (dt == RMB_DT_F16)
+        return rmb_load_f16(h);
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+#endif

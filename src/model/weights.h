@@ -1,0 +1,35 @@
+/* A checkpoint's tensors: model.safetensors, or the shards listed by
+ * model.safetensors.index.json, looked up by name with the shape the
+ * configuration implies. */
+#ifndef RMB_MODEL_WEIGHTS_H
+#define RMB_MODEL_WEIGHTS_H
+
+#include "model/safetensors.h"
+
+#include <stdbool.h>
+
+typedef struct rmb_weights {
+    rmb_st_file *files;
+    size_t n_files;
+    size_t total_bytes; /* tensor bytes over all files */
+} rmb_weights;
+
+/* Opens dir/model.safetensors, or every shard named by
+ * dir/model.safetensors.index.json. */
+rmb_status rmb_weights_open(rmb_weights *w, const char *dir, rmb_error *err);
+void rmb_weights_close(rmb_weights *w);
+
+/* The tensor called name, or NULL. */
+const rmb_tensor *rmb_weights_find(const rmb_weights *w, const char *name);
+/* The tensor called name with exactly the given shape (n_dims sizes), or an
+ * error naming the tensor and both shapes.  When optional is true, a missing
+ * tensor yields *out = NULL and RMB_OK. */
+rmb_status rmb_weights_get(const rmb_weights *w, const char *name, int n_dims,
+                           const int64_t *shape, bool optional, const rmb_tensor **out,
+                           rmb_error *err);
+
+/* Copies a 1-D or 2-D tensor widened to float (for small tensors: norms,
+ * biases, heads).  dst holds the tensor's element count. */
+void rmb_tensor_to_f32(const rmb_tensor *t, float *dst);
+
+#endif

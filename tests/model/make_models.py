@@ -1,0 +1,159 @@
+"""Generates the model tests' fixtures into OUT (in the build tree):
+tiny random checkpoints of every architecture in several shapes and
+dtypes, the reference scores of token sequences computed by reference.py
+(cases.json), and broken checkpoints for the error tests (errors.json)."""
+import json
+import os
+import shutil
+import struct
+import sys
+
+import torch
+
+import checkpoint
+import reference
+
+
+def base(arch, **kw):
+    cfg = {"architectures": [arch], "hidden_size": 64, "intermediate_size": 96,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+           "vocab_size": 512, "max_position_embeddings": 4096, "rms_norm_eps": 1e-6,
+           "rope_theta": 10000.0, "pad_token_id": 0, "num_labels": 1}
+    cfg.update(kw)
+    return cfg
+
+
+# (name, config, dtype): shapes vary GQA ratio, head_dim, odd sizes, biases.
+MODELS = [
+    ("llama_f32", base("LlamaForSequenceClassification"), "F32"),
+    ("llama3_bf16", base("LlamaForSequenceClassification", hidden_size=72, intermediate_size=100,
+                         num_attention_heads=3, num_key_value_heads=1, num_hidden_layers=3,
+                         rope_theta=500000.0, attention_bias=True, mlp_bias=True,
+                         rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                       "high_freq_factor": 4.0,
+                                       "original_max_position_embeddings": 16}), "BF16"),
+    ("llama_3labels_f16", base("LlamaForSequenceClassification", num_labels=3,
+                               num_key_value_heads=4, intermediate_size=33), "F16"),
+    ("mistral_f32", base("MistralForSequenceClassification", sliding_window=6, head_dim=24), "F32"),
+    ("qwen2_f32", base("Qwen2ForSequenceClassification", hidden_size=48, num_attention_heads=6,
+                       num_key_value_heads=2, intermediate_size=80, num_hidden_layers=3,
+                       use_sliding_window=True, sliding_window=7, max_window_layers=1), "F32"),
+    ("qwen2_bf16", base("Qwen2ForSequenceClassification", use_sliding_window=False,
+                        sliding_window=4096, max_window_layers=2), "BF16"),
+    ("qwen3_f32", base("Qwen3ForSequenceClassification", head_dim=32, num_attention_heads=4,
+                       num_key_value_heads=1, use_sliding_window=False, max_window_layers=2), "F32"),
+    ("qwen3_bf16", base("Qwen3ForSequenceClassification", hidden_size=40, head_dim=10,
+                        num_attention_heads=5, num_key_value_heads=5, intermediate_size=70,
+                        num_hidden_layers=3, attention_bias=True), "BF16"),
+    ("gemma2_f32", base("Gemma2ForSequenceClassification", head_dim=16, query_pre_attn_scalar=16,
+                        attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
+                        sliding_window=5, num_hidden_layers=4,
+                        hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh"),
+     "F32"),
+    ("gemma2_bf16", base("Gemma2ForSequenceClassification", hidden_size=48, head_dim=12,
+                         num_attention_heads=2, num_key_value_heads=1, query_pre_attn_scalar=24,
+                         attn_logit_softcapping=50.0, sliding_window=9, num_hidden_layers=3,
+                         hidden_activation="gelu_pytorch_tanh"), "BF16"),
+]
+
+LENGTHS = [1, 2, 9, 23, 41]
+
+
+def sequences(cfg, gen):
+    seqs = []
+    for n in LENGTHS:
+        seqs.append(torch.randint(1, cfg["vocab_size"], (n,), generator=gen).tolist())
+    # Trailing pad tokens: the score is read at the last non-pad token.
+    seqs.append(seqs[2] + [cfg["pad_token_id"]] * 3)
+    return seqs
+
+
+def write_cases(out):
+    gen = torch.Generator().manual_seed(1234)
+    models = []
+    for i, (name, cfg, dtype) in enumerate(MODELS):
+        d = os.path.join(out, name)
+        W = checkpoint.write_model(d, cfg, dtype, seed=100 + i, with_tokenizer=False)
+        cases = [{"ids": ids, "scores": reference.score(cfg, W, ids).tolist()}
+                 for ids in sequences(cfg, gen)]
+        models.append({"dir": d, "cases": cases})
+    with open(os.path.join(out, "cases.json"), "w") as f:
+        json.dump({"models": models}, f, indent=1)
+
+
+def edit_config(d, **kw):
+    path = os.path.join(d, "config.json")
+    cfg = json.load(open(path))
+    cfg.update(kw)
+    json.dump(cfg, open(path, "w"))
+
+
+def rewrite_header(d, change):
+    """Rewrites model.safetensors' header through change(header)."""
+    path = os.path.join(d, "model.safetensors")
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    change(header)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+
+
+def write_errors(out):
+    """Broken copies of a good model, each with the text its error must contain."""
+    good = os.path.join(out, "llama_f32")
+    errors = []
+
+    def broken(name, expect):
+        d = os.path.join(out, "bad_" + name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(good, d)
+        errors.append({"dir": d, "expect": expect})
+        return d
+
+    edit_config(broken("arch", ["'FooForSequenceClassification' is not supported",
+                                "Qwen3ForSequenceClassification"]),
+                architectures=["FooForSequenceClassification"])
+    rewrite_header(broken("missing", ["model.layers.1.mlp.up_proj.weight", "missing"]),
+                   lambda h: h.pop("model.layers.1.mlp.up_proj.weight"))
+    edit_config(broken("shape", ["model.layers.0.mlp.gate_proj.weight", "[96, 64]", "[97, 64]"]),
+                intermediate_size=97)
+    edit_config(broken("labels", ["score.weight", "[1, 64]", "[2, 64]"]), num_labels=2)
+    d = broken("truncated", ["model.safetensors", "truncated"])
+    path = os.path.join(d, "model.safetensors")
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:len(data) - 100])
+
+    def lie(h):
+        h["model.norm.weight"]["data_offsets"][1] += 4
+    rewrite_header(broken("lying", ["model.norm.weight", "data_offsets"]), lie)
+    d = broken("header_length", ["header length"])
+    path = os.path.join(d, "model.safetensors")
+    data = open(path, "rb").read()
+    open(path, "wb").write(struct.pack("<Q", 1 << 40) + data[8:])
+    edit_config(broken("config", ["config.json", "num_attention_heads"]), num_attention_heads=0)
+    with open(os.path.join(out, "errors.json"), "w") as f:
+        json.dump({"errors": errors}, f, indent=1)
+
+
+def write_e2e(out):
+    """A tiny Qwen3 model with the real Qwen3 tokenizer (full vocabulary),
+    for rmb score / rmb eval end to end."""
+    cfg = base("Qwen3ForSequenceClassification", hidden_size=32, intermediate_size=48,
+               num_attention_heads=2, num_key_value_heads=1, head_dim=16, vocab_size=151669,
+               pad_token_id=151643, max_position_embeddings=40960)
+    checkpoint.write_model(os.path.join(out, "qwen3_tiny"), cfg, "BF16", seed=7)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+    write_cases(out)
+    write_errors(out)
+    write_e2e(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Plain-PyTorch reference forward passes of the *ForSequenceClassification
+reward models rmb runs, written from the published transformers model
+definitions (modeling_llama, modeling_mistral, modeling_qwen2,
+modeling_qwen3, modeling_gemma2) for float32 inference on one unpadded
+sequence.  W maps Hugging Face tensor names to float32 tensors."""
+import math
+
+import torch
+
+
+def rms_norm(x, w, eps, plus_one=False):
+    var = x.pow(2).mean(-1, keepdim=True)
+    x = x * torch.rsqrt(var + eps)
+    return x * (1.0 + w) if plus_one else w * x
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def inv_freq(cfg):
+    dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    base = cfg.get("rope_theta", 10000.0)
+    inv = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    rs = cfg.get("rope_scaling") or {}
+    kind = rs.get("rope_type", rs.get("type", "default"))
+    if kind == "linear":
+        inv = inv / rs["factor"]
+    elif kind == "llama3":
+        factor, low, high = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+        old = rs["original_max_position_embeddings"]
+        low_wl, high_wl = old / low, old / high
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > low_wl, inv / factor, inv)
+        smooth = (old / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wl) * ~(wavelen > low_wl)
+        inv = torch.where(medium, smoothed, scaled)
+    return inv
+
+
+def rope(q, k, positions, inv):
+    freqs = positions.float()[:, None] @ inv[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[None], emb.sin()[None]
+    return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+
+
+def mask(n, window):
+    q = torch.arange(n)[:, None]
+    k = torch.arange(n)[None, :]
+    ok = k <= q
+    if window:
+        ok = ok & (q - k < window)
+    return torch.where(ok, 0.0, float("-inf"))
+
+
+def attention(cfg, W, p, x, positions, window, qk_norm=False, scaling=None, softcap=None):
+    n = x.shape[0]
+    heads, kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
+    hd = cfg.get("head_dim") or cfg["hidden_size"] // heads
+
+    def lin(name, t):
+        y = t @ W[p + name + ".weight"].T
+        b = W.get(p + name + ".bias")
+        return y + b if b is not None else y
+
+    q = lin("q_proj", x).view(n, heads, hd).transpose(0, 1)
+    k = lin("k_proj", x).view(n, kv, hd).transpose(0, 1)
+    v = lin("v_proj", x).view(n, kv, hd).transpose(0, 1)
+    if qk_norm:
+        q = rms_norm(q, W[p + "q_norm.weight"], cfg["rms_norm_eps"])
+        k = rms_norm(k, W[p + "k_norm.weight"], cfg["rms_norm_eps"])
+    q, k = rope(q, k, positions, inv_freq(cfg))
+    k = k.repeat_interleave(heads // kv, dim=0)
+    v = v.repeat_interleave(heads // kv, dim=0)
+    scores = (q @ k.transpose(1, 2)) * (scaling if scaling is not None else hd ** -0.5)
+    if softcap:
+        scores = torch.tanh(scores / softcap) * softcap
+    scores = scores + mask(n, window)
+    probs = torch.softmax(scores, dim=-1, dtype=torch.float32)
+    out = (probs @ v).transpose(0, 1).reshape(n, heads * hd)
+    return lin("o_proj", out)
+
+
+def mlp(W, p, x, act):
+    def lin(name, t):
+        y = t @ W[p + name + ".weight"].T
+        b = W.get(p + name + ".bias")
+        return y + b if b is not None else y
+
+    return lin("down_proj", act(lin("gate_proj", x)) * lin("up_proj", x))
+
+
+def silu(x):
+    return torch.nn.functional.silu(x)
+
+
+def gelu_tanh(x):
+    return torch.nn.functional.gelu(x, approximate="tanh")
+
+
+def pooled_score(cfg, W, h, ids):
+    logits = h @ W["score.weight"].T
+    pad = cfg.get("pad_token_id")
+    if pad is None:
+        return logits[-1]
+    mask = (ids != pad).int()
+    last = (torch.arange(ids.shape[0]) * mask).argmax(-1)
+    return logits[last]
+
+
+def llama_like(cfg, W, ids, windows, qk_norm=False):
+    """Llama, Mistral, Qwen2, Qwen3: pre-norm residual blocks with SwiGLU."""
+    x = W["model.embed_tokens.weight"][ids]
+    positions = torch.arange(ids.shape[0])
+    eps = cfg["rms_norm_eps"]
+    for i in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % i
+        h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
+        x = x + attention(cfg, W, p + "self_attn.", h, positions, windows[i], qk_norm)
+        h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
+        x = x + mlp(W, p + "mlp.", h, silu)
+    x = rms_norm(x, W["model.norm.weight"], eps)
+    return pooled_score(cfg, W, x, ids)
+
+
+def llama(cfg, W, ids):
+    return llama_like(cfg, W, ids, [None] * cfg["num_hidden_layers"])
+
+
+def mistral(cfg, W, ids):
+    return llama_like(cfg, W, ids, [cfg.get("sliding_window")] * cfg["num_hidden_layers"])
+
+
+def qwen_windows(cfg):
+    use = cfg.get("use_sliding_window", False)
+    return [cfg["sliding_window"] if use and i >= cfg["max_window_layers"] else None
+            for i in range(cfg["num_hidden_layers"])]
+
+
+def qwen2(cfg, W, ids):
+    return llama_like(cfg, W, ids, qwen_windows(cfg))
+
+
+def qwen3(cfg, W, ids):
+    return llama_like(cfg, W, ids, qwen_windows(cfg), qk_norm=True)
+
+
+def gemma2(cfg, W, ids):
+    """Gemma2: scaled embeddings, sandwich norms with (1 + w), soft-capped
+    attention, sliding window on even layers, GELU-tanh.  No final logit
+    soft-capping: that is Gemma2ForCausalLM's."""
+    eps = cfg["rms_norm_eps"]
+    x = W["model.embed_tokens.weight"][ids]
+    x = x * torch.tensor(cfg["hidden_size"] ** 0.5, dtype=x.dtype)
+    positions = torch.arange(ids.shape[0])
+    for i in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % i
+        window = cfg["sliding_window"] if (i + 1) % 2 else None
+        h = rms_norm(x, W[p + "input_layernorm.weight"], eps, True)
+        h = attention(cfg, W, p + "self_attn.", h, positions, window,
+                      scaling=cfg["query_pre_attn_scalar"] ** -0.5,
+                      softcap=cfg.get("attn_logit_softcapping"))
+        x = x + rms_norm(h, W[p + "post_attention_layernorm.weight"], eps, True)
+        h = rms_norm(x, W[p + "pre_feedforward_layernorm.weight"], eps, True)
+        h = mlp(W, p + "mlp.", h, gelu_tanh)
+        x = x + rms_norm(h, W[p + "post_feedforward_layernorm.weight"], eps, True)
+    x = rms_norm(x, W["model.norm.weight"], eps, True)
+    return pooled_score(cfg, W, x, ids)
+
+
+FORWARD = {
+    "LlamaForSequenceClassification": llama,
+    "MistralForSequenceClassification": mistral,
+    "Qwen2ForSequenceClassification": qwen2,
+    "Qwen3ForSequenceClassification": qwen3,
+    "Gemma2ForSequenceClassification": gemma2,
+}
+
+
+def score(cfg, W, ids):
+    with torch.no_grad():
+        return FORWARD[cfg["architectures"][0]](cfg, W, torch.tensor(ids, dtype=torch.int64))

@@ -1,0 +1,114 @@
+/* Every SIMD kernel set this CPU runs against the scalar reference, on odd
+ * sizes that exercise every tile edge and loop tail, for each weight dtype. */
+#include "model/kernels.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static float frand(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return (float)((*state >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+/* Weights stored as dt: f32 as is, f16/bf16 by truncating the float's bits
+ * (any bit pattern of the format is a fair test of widening). */
+static void *make_weights(rmb_dtype dt, size_t n, unsigned *state)
+{
+    unsigned char *w = malloc(n * rmb_dtype_size(dt));
+    for (size_t i = 0; i < n; i++) {
+        float f = frand(state);
+        if (dt == RMB_DT_F32) {
+            memcpy(w + 4 * i, &f, 4);
+        } else if (dt == RMB_DT_BF16) {
+            uint32_t bits;
+            memcpy(&bits, &f, 4);
+            uint16_t h = (uint16_t)(bits >> 16);
+            memcpy(w + 2 * i, &h, 2);
+        } else {
+            /* Any f16 bit pattern but inf/nan: exponent below 31. */
+            uint16_t h = (uint16_t)((*state >> 3) & 0xFFFF);
+            if (((h >> 10) & 31) == 31)
+                h ^= 0x4000;
+            memcpy(w + 2 * i, &h, 2);
+        }
+    }
+    return w;
+}
+
+static void check_gemm(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk, size_t n)
+{
+    unsigned state = (unsigned)(nt * 131 + kk * 7 + n);
+    float *x = malloc(nt * kk * sizeof *x), *y = malloc(nt * n * sizeof *y),
+          *ref = malloc(nt * n * sizeof *ref);
+    for (size_t i = 0; i < nt * kk; i++)
+        x[i] = frand(&state);
+    void *w = make_weights(dt, n * kk, &state);
+    const rmb_kernels *scalar = rmb_kernels_find("scalar");
+    scalar->gemm_rows(x, nt, kk, w, dt, 0, n, ref, n);
+    /* A sub-range of rows [1, n) checks the j0 offset handling too. */
+    for (size_t i = 0; i < nt * n; i++)
+        y[i] = -12345.0f;
+    k->gemm_rows(x, nt, kk, w, dt, 1, n, y, n);
+    int bad = 0;
+    for (size_t t = 0; t < nt; t++) {
+        bad += y[t * n] != -12345.0f;
+        for (size_t j = 1; j < n; j++) {
+            double a = y[t * n + j], b = ref[t * n + j], scale = 0;
+            for (size_t i = 0; i < kk; i++)
+                scale += fabs(x[t * kk + i] * rmb_load_weight(w, dt, j * kk + i));
+            bad += !(fabs(a - b) <= 1e-5 * scale + 1e-30);
+        }
+    }
+    if (bad)
+        fprintf(stderr, "%s gemm %s nt=%zu k=%zu n=%zu: %d bad\n", k->name, rmb_dtype_name(dt), nt,
+                kk, n, bad);
+    CHECK_EQ_INT(bad, 0);
+    free(x), free(y), free(ref), free(w);
+}
+
+static void test_gemm(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    CHECK_EQ_STR(list[count - 1]->name, "scalar");
+    static const size_t shapes[][3] = {{1, 1, 2}, {1, 16, 5}, {3, 17, 9}, {5, 31, 13},
+                                       {4, 64, 8}, {7, 100, 33}, {2, 8, 3}};
+    for (size_t i = 0; i < count; i++)
+        for (int dt = RMB_DT_F32; dt <= RMB_DT_BF16; dt++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+                check_gemm(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
+}
+
+static void test_dot_axpy(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    unsigned state = 99;
+    float a[77], b[77], y0[77], y1[77];
+    for (int i = 0; i < 77; i++)
+        a[i] = frand(&state), b[i] = frand(&state), y0[i] = y1[i] = frand(&state);
+    const rmb_kernels *scalar = list[count - 1];
+    for (size_t i = 0; i < count; i++)
+        for (size_t n = 0; n <= 77; n += 11) {
+            CHECK_NEAR(list[i]->dot(a, b, n), scalar->dot(a, b, n), 1e-5);
+            memcpy(y0, y1, sizeof y0);
+            list[i]->axpy(y0, 0.75f, a, n);
+            for (size_t j = 0; j < 77; j++)
+                CHECK_NEAR(y0[j], y1[j] + (j < n ? 0.75f * a[j] : 0), 1e-6);
+        }
+}
+
+static void test_f16_widening(void)
+{
+    /* Exact values: 1, -2, the smallest subnormal, 65504, infinity. */
+    CHECK(rmb_load_f16(0x3C00) == 1.0f);
+    CHECK(rmb_load_f16(0xC000) == -2.0f);
+    CHECK(rmb_load_f16(0x0001) == 0x1p-24f);
+    CHECK(rmb_load_f16(0x03FF) == 0x3FFp-24f);
+    CHECK(rmb_load_f16(0x7BFF) == 65504.0f);
+    CHECK(isinf(rmb_load_f16(0x7C00)));
+    CHECK(rmb_kernels_find("no-such-isa") == NULL);
+}
+
+TEST_MAIN(test_gemm, test_dot_axpy, test_f16_widening)
