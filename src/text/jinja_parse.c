@@ -688,6 +688,22 @@ static rmb_status parse_sub(parser *p, const char *const *ends, jnode *node, boo
     return RMB_OK;
 }
 
+/* "%}", a body up to {% end_name %} into node->kids, and that tag's "%}".
+ * A macro's body (own_scope) cannot break out of a loop around it. */
+static rmb_status parse_block(parser *p, jnode *node, const char *end_name, bool own_scope)
+{
+    const char *const ends[] = {end_name, NULL};
+    const char *end;
+    int loops = p->loop_depth;
+    if (own_scope)
+        p->loop_depth = 0;
+    rmb_status st = expect_block_end(p);
+    if (!st)
+        st = parse_sub(p, ends, node, false, &end);
+    p->loop_depth = loops;
+    return st ? st : expect_block_end(p);
+}
+
 static rmb_status parse_for(parser *p, jnode *n)
 {
     static const char *const ends[] = {"endfor", "else", NULL};
@@ -740,7 +756,6 @@ static rmb_status parse_if(parser *p, jnode *n)
 
 static rmb_status parse_set(parser *p, jnode *n)
 {
-    static const char *const ends[] = {"endset", NULL};
     if (cur(p)->kind == JT_NAME && is_op(peek(p, 1), ".") && peek(p, 2)->kind == JT_NAME) {
         if (!(n->names = jarena_alloc(p->arena, sizeof *n->names)))
             return rmb_fail(p->err, RMB_ENOMEM, "out of memory");
@@ -758,16 +773,12 @@ static rmb_status parse_set(parser *p, jnode *n)
     }
     if (n->name || n->op)
         return fail_at(p, "expected '='");
-    const char *end;
     n->kind = JN_SET_BLOCK;
-    if (expect_block_end(p) || parse_sub(p, ends, n, false, &end))
-        return p->err->status;
-    return expect_block_end(p);
+    return parse_block(p, n, "endset", false);
 }
 
 static rmb_status parse_macro(parser *p, jnode *n)
 {
-    static const char *const ends[] = {"endmacro", NULL};
     if (cur(p)->kind != JT_NAME)
         return fail_at(p, "expected a macro name");
     n->name = cur(p)->s;
@@ -797,19 +808,11 @@ static rmb_status parse_macro(parser *p, jnode *n)
         n->kids2[call.n_kids + k] = call.kids2[k];
     }
     n->n_names = n->n_kids2 = count;
-    const char *end;
-    int loops = p->loop_depth;
-    p->loop_depth = 0;
-    rmb_status st = expect_block_end(p);
-    if (!st)
-        st = parse_sub(p, ends, n, false, &end);
-    p->loop_depth = loops;
-    return st ? st : expect_block_end(p);
+    return parse_block(p, n, "endmacro", true);
 }
 
 static rmb_status parse_filter_block(parser *p, jnode *n)
 {
-    static const char *const ends[] = {"endfilter", NULL};
     if (cur(p)->kind != JT_NAME || !jbuiltin_has_filter(cur(p)->s))
         return fail_at(p, "expected a filter name");
     n->name = cur(p)->s;
@@ -821,19 +824,15 @@ static rmb_status parse_filter_block(parser *p, jnode *n)
             return p->err->status;
     }
     n->kids2 = call.kids, n->n_kids2 = call.n_kids;
-    if (call.n_names)
+    if (call.n_names || call.b || call.c)
         return fail_at(p, "keyword arguments in a filter block are not supported");
-    const char *end;
-    if (expect_block_end(p) || parse_sub(p, ends, n, false, &end))
-        return p->err->status;
-    return expect_block_end(p);
+    return parse_block(p, n, "endfilter", false);
 }
 
 /* {% call m(args) %}body{% endcall %}: calls macro m with caller() bound
  * to a macro that renders body. */
 static rmb_status parse_call_block(parser *p, jnode *n)
 {
-    static const char *const ends[] = {"endcall", NULL};
     if (is_op(cur(p), "("))
         return fail_at(p, "call blocks with caller parameters are not supported");
     if (parse_expr(p, &n->a))
@@ -841,23 +840,14 @@ static rmb_status parse_call_block(parser *p, jnode *n)
     if (n->a->kind != JN_CALL)
         return fail_at(p, "expected a macro call after 'call'");
     n->name = "caller";
-    const char *end;
-    int loops = p->loop_depth;
-    p->loop_depth = 0;
-    rmb_status st = expect_block_end(p);
-    if (!st)
-        st = parse_sub(p, ends, n, false, &end);
-    p->loop_depth = loops;
-    return st ? st : expect_block_end(p);
+    return parse_block(p, n, "endcall", true);
 }
 
 /* {% generation %}: transformers' marker of assistant text; rendered as is. */
 static rmb_status parse_generation(parser *p, nodes *body)
 {
-    static const char *const ends[] = {"endgeneration", NULL};
     jnode holder = {0};
-    const char *end;
-    if (expect_block_end(p) || parse_sub(p, ends, &holder, false, &end) || expect_block_end(p))
+    if (parse_block(p, &holder, "endgeneration", false))
         return p->err->status;
     for (size_t k = 0; k < holder.n_kids; k++)
         if (nodes_push(p, body, holder.kids[k]))
