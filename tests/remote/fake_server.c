@@ -207,7 +207,7 @@ static enum MHD_Result serve(fake_server *s, struct MHD_Connection *c, const cha
         pthread_mutex_unlock(&s->lock);
     }
     if (fault == FAULT_SLOW)
-        sleep_ms(s->cfg.slow_ms ? s->cfg.slow_ms : 1500);
+        sleep_ms(s->cfg.slow_ms ? s->cfg.slow_ms : 2500);
     if (fault == FAULT_DROP)
         return MHD_NO;
     if (fault == FAULT_429)

@@ -42,7 +42,7 @@ typedef struct fake_config {
     unsigned faults;     /* FAULT_* kinds to inject; 0 = none */
     unsigned fault_every;/* 0 = 3 */
     int fault_times;     /* 0 = 2 */
-    int slow_ms;         /* 0 = 1500 */
+    int slow_ms;         /* 0 = 2500 */
     const char *api_key; /* when set, requests must carry "Authorization: Bearer KEY" */
 } fake_config;
 
