@@ -376,7 +376,7 @@ static rmb_status parse_filter_or_test(parser *p, jnode **node, bool is_test)
         return fail_at(p, is_test ? "expected a test name" : "expected a filter name");
     const char *name = cur(p)->s;
     if (is_test ? !jbuiltin_has_test(name) : !jbuiltin_has_filter(name))
-        return rmb_fail(p->err, RMB_EDATA, "line %d: no %s named '%s'", line,
+        return rmb_fail(p->err, RMB_EDATA, "line %d: no %s named '%s'", cur(p)->line,
                         is_test ? "test" : "filter", name);
     p->pos++;
     jnode *n = new_node(p, is_test ? JN_TEST : JN_FILTER, line);
@@ -907,7 +907,7 @@ static rmb_status parse_body(parser *p, const char *const *ends, jnode ***out, s
                              const char **end_found)
 {
     nodes body = {0};
-    int start_line = cur(p)->line;
+    int start_line = p->pos > 0 ? p->t[p->pos - 1].line : 1; /* the opening tag's '%}' */
     for (;;) {
         const jtok *t = cur(p);
         jnode *node;

@@ -36,7 +36,7 @@ static void check_error(const char *src, const char *needle1, const char *needle
 
 static void test_errors(void)
 {
-    check_error("a\n{% for m in messages %}\nx", "line 3", "endfor");
+    check_error("a\n{% for m in messages %}\nx", "line 3", "opened on line 2 needs '{% endfor %}'");
     check_error("{% if x %}\n\n{% endfor %}", "line 3", "endfor");
     check_error("{{ messages", "line 1", "}}");
     check_error("{% if true", "line 1", "%}");
