@@ -3,7 +3,6 @@
 
 #include "common/buf.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -53,21 +52,10 @@ char *rmb_remote_url(const char *base, const char *path)
     return rmb_buf_take(&b);
 }
 
+/* json_pack fails on text that is not valid UTF-8; append_new then fails too. */
 static int add_message(json_t *list, const char *role, const char *content)
 {
-    json_t *m = json_object();
-    json_t *r = json_string(role), *c = json_string(content);
-    int bad = !m || !r || !c;
-    bad = bad || json_object_set_new(m, "role", r) != 0;
-    r = NULL;
-    bad = bad || json_object_set_new(m, "content", c) != 0;
-    c = NULL;
-    bad = bad || json_array_append_new(list, m) != 0;
-    if (bad) {
-        json_decref(r), json_decref(c);
-        return -1;
-    }
-    return 0;
+    return json_array_append_new(list, json_pack("{s:s, s:s}", "role", role, "content", content));
 }
 
 json_t *rmb_remote_messages(const rmb_conversation *conv, const char *answer, rmb_error *err)
