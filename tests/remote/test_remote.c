@@ -214,6 +214,26 @@ static void test_cancel(void)
     fake_stop(s);
 }
 
+/* Text that cannot be sent as JSON fails the batch, naming the sequence. */
+static void test_bad_utf8(void)
+{
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer *sc;
+    rmb_error err = {0}, errs[2];
+    double scores[2];
+    rmb_sequence bad[2] = {seqs[0], {&convs[0], 0, "broken \xff byte", 0}};
+    bad[1].key = rmb_sequence_key(&convs[0], bad[1].answer);
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("vllm", s, "#m"), NULL, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_scorer_score(sc, bad, 2, scores, errs, NULL, &err), RMB_EDATA);
+    char key[17];
+    snprintf(key, sizeof key, "%016" PRIx64, bad[1].key);
+    CHECK_CONTAINS(err.msg, key);
+    CHECK_EQ_INT(fake_get_stats(s).requests, 0);
+    rmb_scorer_close(sc);
+    fake_stop(s);
+}
+
 /* ---- SGLang: text rendered with tests/remote/chat_model's template ---- */
 
 /* What that template makes of sequence i: <s>, then <|role|>\ncontent</s>\n per turn. */
@@ -369,5 +389,5 @@ static void test_judge_prompt_file(void)
 }
 
 TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
-          test_unreachable, test_api_key, test_in_flight, test_cancel, test_sglang, test_judge,
+          test_unreachable, test_api_key, test_in_flight, test_cancel, test_bad_utf8, test_sglang, test_judge,
           test_judge_prompt_file)
