@@ -7,8 +7,10 @@
 #include "rmb/scorer.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define N_CONV 6
@@ -214,6 +216,39 @@ static void test_cancel(void)
     fake_stop(s);
 }
 
+static volatile sig_atomic_t cancel_flag;
+
+static void *cancel_soon(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    cancel_flag = 1;
+    return NULL;
+}
+
+/* A cancel during slow requests returns promptly, not after the answers. */
+static void test_cancel_in_flight(void)
+{
+    fake_config cfg = {.delay_ms = 1500};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer *sc;
+    rmb_error err = {0}, errs[N_SEQ];
+    double scores[N_SEQ];
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("vllm", s, "#m"), NULL, &err), RMB_OK);
+    rmb_context ctx = {.cancel = &cancel_flag};
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_soon, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(sc->ops->score(sc, seqs, N_SEQ, scores, errs, &ctx, &err), RMB_ECANCELED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    CHECK((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9 < 0.8);
+    rmb_scorer_close(sc);
+    fake_stop(s);
+}
+
 /* Text that cannot be sent as JSON fails the batch, naming the sequence. */
 static void test_bad_utf8(void)
 {
@@ -389,5 +424,5 @@ static void test_judge_prompt_file(void)
 }
 
 TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
-          test_unreachable, test_api_key, test_in_flight, test_cancel, test_bad_utf8, test_sglang, test_judge,
+          test_unreachable, test_api_key, test_in_flight, test_cancel, test_cancel_in_flight, test_bad_utf8, test_sglang, test_judge,
           test_judge_prompt_file)
