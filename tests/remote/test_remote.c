@@ -421,21 +421,46 @@ static void test_judge(void)
     rmdir(dir);
 }
 
+static void write_prompt(const char *path, const char *json)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs(json, f) >= 0);
+    if (f)
+        fclose(f);
+}
+
+/* A custom prompt: judged like the default (the server reads the answers
+ * between the same markers), fingerprinted apart; a bad one is refused. */
 static void test_judge_prompt_file(void)
 {
     char path[] = "/tmp/rmb-prompt-XXXXXX";
-    int fd = mkstemp(path);
-    const char *bad = "{\"system\": \"\", \"user\": \"{question} {answer_a}\"}";
-    CHECK(write(fd, bad, strlen(bad)) == (ssize_t)strlen(bad));
-    close(fd);
-    rmb_scorer *sc;
-    rmb_error err = {0};
+    close(mkstemp(path));
+    write_prompt(path, "{\"system\": \"\", \"user\": \"Q: {question}\\n\\n"
+                       "[The Start of Assistant A's Answer]\\n{answer_a}\\n"
+                       "[The End of Assistant A's Answer]\\n"
+                       "[The Start of Assistant B's Answer]\\n{answer_b}\\n"
+                       "[The End of Assistant B's Answer]\\nVerdict?\"}");
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
     rmb_scorer_options opt = {.judge_prompt = path};
-    CHECK_EQ_INT(rmb_scorer_open(&sc, "judge:http://127.0.0.1:1/v1#m", &opt, &err), RMB_EDATA);
+    check_judge(s, &opt);
+    rmb_scorer *a, *b;
+    rmb_error err = {0};
+    CHECK_EQ_INT(rmb_scorer_open(&a, "judge:http://127.0.0.1:1/v1#m", &opt, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_scorer_open(&b, "judge:http://127.0.0.1:1/v1#m", NULL, &err), RMB_OK);
+    CHECK(a && b && strcmp(a->fingerprint, b->fingerprint) != 0);
+    rmb_scorer_close(a);
+    rmb_scorer_close(b);
+    fake_stop(s);
+    write_prompt(path, "{\"system\": \"\", \"user\": \"{question} {answer_a}\"}");
+    CHECK_EQ_INT(rmb_scorer_open(&a, "judge:http://127.0.0.1:1/v1#m", &opt, &err), RMB_EDATA);
     CHECK_CONTAINS(err.msg, "{answer_b}");
+    write_prompt(path, "{\"system\": 1");
+    CHECK_EQ_INT(rmb_scorer_open(&a, "judge:http://127.0.0.1:1/v1#m", &opt, &err), RMB_EDATA);
+    CHECK_CONTAINS(err.msg, path);
     unlink(path);
 }
 
 TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
-          test_unreachable, test_api_key, test_in_flight, test_cancel, test_cancel_in_flight, test_bad_utf8, test_sglang, test_judge,
-          test_judge_prompt_file)
+          test_unreachable, test_api_key, test_in_flight, test_cancel, test_cancel_in_flight,
+          test_bad_utf8, test_sglang, test_judge, test_judge_prompt_file)
