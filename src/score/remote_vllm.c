@@ -4,6 +4,7 @@
  * itself when it already ends in /pooling or /classify) as
  *   {"model", "messages": [..., {"role": "assistant", "content": answer}],
  *    "add_generation_prompt": false, "use_activation": false}
+ * plus "task": "classify" on /pooling (one value per sequence, not per token)
  * and the server applies the model's own chat template.  The reward is
  * data[0].data[0] (/pooling) or data[0].probs[0] (/classify).
  *
@@ -55,6 +56,12 @@ static json_t *vllm_body(rmb_remote_scorer *self, const rmb_sequence *seqs, size
         return NULL;
     json_t *body = json_pack("{s:s, s:o, s:b, s:b}", "model", self->model, "messages", messages,
                              "add_generation_prompt", 0, "use_activation", 0);
+    /* Newer vLLMs answer /pooling per token unless told the task; older ones ignore it. */
+    if (body && self->path == PATH_POOLING &&
+        json_object_set_new(body, "task", json_string("classify")) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
     if (body && v->truncate > 0 &&
         json_object_set_new(body, "truncate_prompt_tokens", json_integer(v->truncate)) != 0) {
         json_decref(body);

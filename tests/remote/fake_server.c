@@ -115,8 +115,10 @@ static const char *last_content(json_t *messages)
 static json_t *vllm_answer(json_t *req, int classify, int extra)
 {
     const char *answer = last_content(json_object_get(req, "messages"));
+    const char *task = json_string_value(json_object_get(req, "task"));
     if (!answer || json_object_get(req, "use_activation") != json_false() ||
-        json_object_get(req, "add_generation_prompt") != json_false())
+        json_object_get(req, "add_generation_prompt") != json_false() ||
+        (!classify && (!task || strcmp(task, "classify") != 0)))
         return NULL;
     json_t *data = json_array();
     for (int i = 0; i < 1 + extra; i++)
