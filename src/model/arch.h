@@ -26,12 +26,14 @@ typedef struct rmb_arch_desc {
     rmb_tensor_names names;
     bool norm_plus_one; /* norm weights are stored as w - 1 (Gemma) */
     bool qk_norm;       /* RMSNorm over each q and k head before RoPE (Qwen3) */
+    bool packed_qkv;    /* one matrix (names.q) holds q, k, v grouped per kv head (InternLM2) */
     bool qkv_bias, o_bias, mlp_bias;
     bool sandwich_norms; /* extra norms after attention and after the MLP (Gemma2) */
     rmb_act act;
     float embed_scale;  /* 0: none; else embeddings are multiplied by it */
     float attn_scale;   /* multiplies q.k */
     float attn_softcap; /* 0: none; else scores = cap * tanh(scores / cap) */
+    int append_token;   /* >= 0: appended to every sequence and scored (InternLM2's reward token) */
     int *window;        /* per layer: 0 = full causal attention, else the sliding window */
     float *inv_freq;    /* head_dim / 2 rotary inverse frequencies */
 } rmb_arch_desc;
@@ -42,7 +44,7 @@ typedef struct rmb_arch {
 } rmb_arch;
 
 extern const rmb_arch rmb_arch_llama, rmb_arch_mistral, rmb_arch_qwen2, rmb_arch_qwen3,
-    rmb_arch_gemma2;
+    rmb_arch_gemma2, rmb_arch_internlm2;
 
 /* The Llama defaults every architecture starts from: HF names, SiLU,
  * attention_bias / mlp_bias from the config, 1/sqrt(head_dim), full

@@ -28,6 +28,7 @@ rmb_status rmb_arch_llama_defaults(rmb_arch_desc *d, const rmb_config *cfg, rmb_
     memset(d, 0, sizeof *d);
     d->names = rmb_hf_llama_names;
     d->act = RMB_ACT_SILU;
+    d->append_token = -1;
     d->attn_scale = (float)pow(cfg->head_dim, -0.5);
     rmb_status st;
     if ((st = rmb_config_bool(cfg, NULL, "attention_bias", &d->qkv_bias, err)) ||

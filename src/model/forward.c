@@ -49,26 +49,44 @@ static rmb_status bind_vector(const rmb_weights *w, const char *fmt, int layer,
     return RMB_OK;
 }
 
-static rmb_status bind_layer(rmb_net *net, const rmb_weights *w, int l, rmb_error *err)
+/* q, k and v projections and biases, or the one packed matrix. */
+static rmb_status bind_qkv(rmb_net *net, const rmb_weights *w, int l, rmb_error *err)
 {
     const rmb_config *c = net->cfg;
     const rmb_arch_desc *d = net->desc;
     const rmb_tensor_names *nm = &d->names;
     rmb_layer *L = &net->layers[l];
     int64_t h = c->hidden, qd = (int64_t)c->n_heads * c->head_dim,
-            kvd = (int64_t)c->n_kv_heads * c->head_dim, in = c->intermediate;
-    bool p1 = d->norm_plus_one;
+            kvd = (int64_t)c->n_kv_heads * c->head_dim;
     rmb_status st;
+    if (d->packed_qkv) {
+        if ((st = bind_matrix(w, nm->q, l, qd + 2 * kvd, h, &L->wq, err)))
+            return st;
+        return bind_vector(w, d->qkv_bias ? nm->q : NULL, l, ".bias", qd + 2 * kvd, false,
+                           false, &L->bq, err);
+    }
     if ((st = bind_matrix(w, nm->q, l, qd, h, &L->wq, err)) ||
         (st = bind_matrix(w, nm->k, l, kvd, h, &L->wk, err)) ||
         (st = bind_matrix(w, nm->v, l, kvd, h, &L->wv, err)) ||
-        (st = bind_matrix(w, nm->o, l, h, qd, &L->wo, err)) ||
+        (st = bind_vector(w, d->qkv_bias ? nm->q : NULL, l, ".bias", qd, false, false, &L->bq, err)) ||
+        (st = bind_vector(w, d->qkv_bias ? nm->k : NULL, l, ".bias", kvd, false, false, &L->bk, err)))
+        return st;
+    return bind_vector(w, d->qkv_bias ? nm->v : NULL, l, ".bias", kvd, false, false, &L->bv, err);
+}
+
+static rmb_status bind_layer(rmb_net *net, const rmb_weights *w, int l, rmb_error *err)
+{
+    const rmb_config *c = net->cfg;
+    const rmb_arch_desc *d = net->desc;
+    const rmb_tensor_names *nm = &d->names;
+    rmb_layer *L = &net->layers[l];
+    int64_t h = c->hidden, qd = (int64_t)c->n_heads * c->head_dim, in = c->intermediate;
+    bool p1 = d->norm_plus_one;
+    rmb_status st;
+    if ((st = bind_qkv(net, w, l, err)) || (st = bind_matrix(w, nm->o, l, h, qd, &L->wo, err)) ||
         (st = bind_matrix(w, nm->gate, l, in, h, &L->wg, err)) ||
         (st = bind_matrix(w, nm->up, l, in, h, &L->wu, err)) ||
         (st = bind_matrix(w, nm->down, l, h, in, &L->wd, err)) ||
-        (st = bind_vector(w, d->qkv_bias ? nm->q : NULL, l, ".bias", qd, false, false, &L->bq, err)) ||
-        (st = bind_vector(w, d->qkv_bias ? nm->k : NULL, l, ".bias", kvd, false, false, &L->bk, err)) ||
-        (st = bind_vector(w, d->qkv_bias ? nm->v : NULL, l, ".bias", kvd, false, false, &L->bv, err)) ||
         (st = bind_vector(w, d->o_bias ? nm->o : NULL, l, ".bias", h, false, false, &L->bo, err)) ||
         (st = bind_vector(w, d->mlp_bias ? nm->gate : NULL, l, ".bias", in, false, false, &L->bg, err)) ||
         (st = bind_vector(w, d->mlp_bias ? nm->up : NULL, l, ".bias", in, false, false, &L->bu, err)) ||
@@ -150,6 +168,7 @@ struct rmb_scratch {
     /* chunk-sized: */
     float *xn, *tmp; /* chunk x hidden */
     float *q, *att;  /* chunk x q_dim */
+    float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
     float *gate, *up; /* chunk x intermediate */
     float *cos, *sin; /* chunk x head_dim / 2 */
 };
@@ -158,8 +177,8 @@ void rmb_scratch_free(rmb_scratch *s)
 {
     if (!s)
         return;
-    float *all[] = {s->x, s->k, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->gate, s->up,
-                    s->cos, s->sin};
+    float *all[] = {s->x, s->k, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->gate,
+                    s->up, s->cos, s->sin};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(s);
@@ -186,6 +205,8 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
         s->tmp = alloc_floats(ch, (size_t)c->hidden, &ok);
         s->q = alloc_floats(ch, qd, &ok);
         s->att = alloc_floats(ch, qd, &ok);
+        if (net->desc->packed_qkv)
+            s->qkv = alloc_floats(ch, qd + 2 * kvd, &ok);
         s->gate = alloc_floats(ch, (size_t)c->intermediate, &ok);
         s->up = alloc_floats(ch, (size_t)c->intermediate, &ok);
         s->cos = alloc_floats(ch, (size_t)c->head_dim / 2, &ok);
@@ -333,6 +354,22 @@ static void rope_tables(const rmb_net *net, rmb_scratch *s, size_t r0, size_t nt
         }
 }
 
+/* InternLM2's wqkv rows: for each kv head, its query heads, then its key,
+ * then its value. */
+static void unpack_qkv(const rmb_config *c, const float *qkv, size_t nt, float *q, float *k,
+                       float *v)
+{
+    size_t hd = (size_t)c->head_dim, kvh = (size_t)c->n_kv_heads;
+    size_t g = (size_t)(c->n_heads / c->n_kv_heads), width = kvh * (g + 2) * hd;
+    for (size_t r = 0; r < nt; r++)
+        for (size_t h = 0; h < kvh; h++) {
+            const float *src = qkv + r * width + h * (g + 2) * hd;
+            memcpy(q + (r * kvh + h) * g * hd, src, g * hd * sizeof *q);
+            memcpy(k + (r * kvh + h) * hd, src + g * hd, hd * sizeof *k);
+            memcpy(v + (r * kvh + h) * hd, src + (g + 1) * hd, hd * sizeof *v);
+        }
+}
+
 static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size_t nt)
 {
     const rmb_config *c = net->cfg;
@@ -341,9 +378,14 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0
     float eps = (float)c->rms_eps;
     float *x = s->x + r0 * hid, *k = s->k + r0 * kvd, *v = s->v + r0 * kvd;
     rmsnorm_rows(s->xn, x, L->attn_norm, nt, hid, eps);
-    project(net, s->xn, nt, L->wq, L->bq, s->q);
-    project(net, s->xn, nt, L->wk, L->bk, k);
-    project(net, s->xn, nt, L->wv, L->bv, v);
+    if (net->desc->packed_qkv) {
+        project(net, s->xn, nt, L->wq, L->bq, s->qkv);
+        unpack_qkv(c, s->qkv, nt, s->q, k, v);
+    } else {
+        project(net, s->xn, nt, L->wq, L->bq, s->q);
+        project(net, s->xn, nt, L->wk, L->bk, k);
+        project(net, s->xn, nt, L->wv, L->bv, v);
+    }
     if (net->desc->qk_norm) {
         rmsnorm_rows(s->q, s->q, L->q_norm, nt * (size_t)c->n_heads, hd, eps);
         rmsnorm_rows(k, k, L->k_norm, nt * (size_t)c->n_kv_heads, hd, eps);

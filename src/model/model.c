@@ -9,7 +9,8 @@
 
 /* Every architecture rmb runs; the first matching name wins. */
 static const rmb_arch *const archs[] = {
-    &rmb_arch_llama, &rmb_arch_mistral, &rmb_arch_qwen2, &rmb_arch_qwen3, &rmb_arch_gemma2,
+    &rmb_arch_llama,  &rmb_arch_mistral, &rmb_arch_qwen2,
+    &rmb_arch_qwen3, &rmb_arch_gemma2, &rmb_arch_internlm2,
 };
 
 struct rmb_model {
@@ -140,11 +141,28 @@ size_t rmb_model_weight_bytes(const rmb_model *m)
     return m->weights.total_bytes;
 }
 
+/* InternLM2 reward: the reward token follows every sequence, and its
+ * hidden state is scored (the last token of the attention mask). */
+static rmb_status score_with_token(rmb_model *m, const int32_t *ids, size_t n, float *scores,
+                                   rmb_error *err)
+{
+    int32_t *all = malloc((n + 1) * sizeof *all);
+    if (!all)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    memcpy(all, ids, n * sizeof *all);
+    all[n] = m->desc.append_token;
+    rmb_status st = rmb_net_forward(&m->net, &m->scratch, all, n + 1, scores, err);
+    free(all);
+    return st;
+}
+
 rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *scores,
                            rmb_error *err)
 {
     if (n == 0)
         return rmb_fail(err, RMB_EUSAGE, "an empty sequence has no token to score");
+    if (m->desc.append_token >= 0)
+        return score_with_token(m, ids, n, scores, err);
     /* transformers: the last position whose id differs from pad_token_id
      * (argmax of position * mask, hence 0 when every token is padding). */
     size_t last = n - 1;

@@ -68,13 +68,14 @@ def random_weights(cfg, gen):
 
     W = {"model.embed_tokens.weight": torch.randn(cfg["vocab_size"], h, generator=gen),
          "model.norm.weight": norm(h), "score.weight": mat(labels, h)}
-    qkv_bias = arch.startswith("Qwen2") or cfg.get("attention_bias", False)
+    bias = cfg.get("attention_bias", cfg.get("bias", False))
+    qkv_bias = arch.startswith("Qwen2") or bias
     for i in range(cfg["num_hidden_layers"]):
         p = "model.layers.%d." % i
         for name, rows, cols in (("q_proj", heads * hd, h), ("k_proj", kv * hd, h),
                                  ("v_proj", kv * hd, h), ("o_proj", h, heads * hd)):
             W[p + "self_attn." + name + ".weight"] = mat(rows, cols)
-            if qkv_bias and (name != "o_proj" or cfg.get("attention_bias", False)):
+            if qkv_bias and (name != "o_proj" or bias):
                 W[p + "self_attn." + name + ".bias"] = vec(rows)
         for name, rows, cols in (("gate_proj", inter, h), ("up_proj", inter, h), ("down_proj", h, inter)):
             W[p + "mlp." + name + ".weight"] = mat(rows, cols)
@@ -91,11 +92,38 @@ def random_weights(cfg, gen):
     return W
 
 
+def internlm2_weights(W, cfg):
+    """Renames Llama-layout weights to InternLM2's and packs q, k, v into
+    wqkv, grouped per kv head."""
+    heads = cfg["num_attention_heads"]
+    kv = cfg.get("num_key_value_heads", heads)
+    hd = cfg["hidden_size"] // heads
+    g = heads // kv
+    out = {"model.tok_embeddings.weight": W["model.embed_tokens.weight"],
+           "model.norm.weight": W["model.norm.weight"], "v_head.weight": W["score.weight"]}
+    for i in range(cfg["num_hidden_layers"]):
+        p, a = "model.layers.%d." % i, "model.layers.%d.self_attn." % i
+        for suffix in ("weight", "bias") if cfg.get("bias") else ("weight",):
+            q = W[a + "q_proj." + suffix].reshape(kv, g * hd, -1)
+            k = W[a + "k_proj." + suffix].reshape(kv, hd, -1)
+            v = W[a + "v_proj." + suffix].reshape(kv, hd, -1)
+            shape = (-1,) if suffix == "bias" else (-1, cfg["hidden_size"])
+            out[p + "attention.wqkv." + suffix] = torch.cat([q, k, v], dim=1).reshape(*shape)
+            out[p + "attention.wo." + suffix] = W[a + "o_proj." + suffix]
+        for hf, il in (("gate_proj", "w1"), ("up_proj", "w3"), ("down_proj", "w2")):
+            out[p + "feed_forward." + il + ".weight"] = W[p + "mlp." + hf + ".weight"]
+        out[p + "attention_norm.weight"] = W[p + "input_layernorm.weight"]
+        out[p + "ffn_norm.weight"] = W[p + "post_attention_layernorm.weight"]
+    return out
+
+
 def write_model(out_dir, cfg, dtype, seed, with_tokenizer=True):
     """Writes the checkpoint and returns the float32 weights it stores."""
     os.makedirs(out_dir, exist_ok=True)
     gen = torch.Generator().manual_seed(seed)
     W = random_weights(cfg, gen)
+    if cfg["architectures"][0] == "InternLM2ForRewardModel":
+        W = internlm2_weights(W, cfg)
     cfg = dict(cfg, torch_dtype={"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[dtype])
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)

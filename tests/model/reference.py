@@ -56,22 +56,22 @@ def mask(n, window):
     return torch.where(ok, 0.0, float("-inf"))
 
 
-def attention(cfg, W, p, x, positions, window, qk_norm=False, scaling=None, softcap=None):
-    n = x.shape[0]
-    heads, kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
-    hd = cfg.get("head_dim") or cfg["hidden_size"] // heads
+def dims(cfg):
+    heads = cfg["num_attention_heads"]
+    kv = cfg.get("num_key_value_heads", heads)
+    return heads, kv, cfg.get("head_dim") or cfg["hidden_size"] // heads
 
-    def lin(name, t):
-        y = t @ W[p + name + ".weight"].T
-        b = W.get(p + name + ".bias")
-        return y + b if b is not None else y
 
-    q = lin("q_proj", x).view(n, heads, hd).transpose(0, 1)
-    k = lin("k_proj", x).view(n, kv, hd).transpose(0, 1)
-    v = lin("v_proj", x).view(n, kv, hd).transpose(0, 1)
-    if qk_norm:
-        q = rms_norm(q, W[p + "q_norm.weight"], cfg["rms_norm_eps"])
-        k = rms_norm(k, W[p + "k_norm.weight"], cfg["rms_norm_eps"])
+def linear(W, name, x):
+    y = x @ W[name + ".weight"].T
+    b = W.get(name + ".bias")
+    return y + b if b is not None else y
+
+
+def attend(cfg, q, k, v, positions, window, scaling=None, softcap=None):
+    """q: [heads, n, hd], k and v: [kv, n, hd] after any q/k norm; returns [n, heads * hd]."""
+    heads, kv, hd = dims(cfg)
+    n = q.shape[1]
     q, k = rope(q, k, positions, inv_freq(cfg))
     k = k.repeat_interleave(heads // kv, dim=0)
     v = v.repeat_interleave(heads // kv, dim=0)
@@ -80,17 +80,24 @@ def attention(cfg, W, p, x, positions, window, qk_norm=False, scaling=None, soft
         scores = torch.tanh(scores / softcap) * softcap
     scores = scores + mask(n, window)
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32)
-    out = (probs @ v).transpose(0, 1).reshape(n, heads * hd)
-    return lin("o_proj", out)
+    return (probs @ v).transpose(0, 1).reshape(n, heads * hd)
+
+
+def attention(cfg, W, p, x, positions, window, qk_norm=False, scaling=None, softcap=None):
+    heads, kv, hd = dims(cfg)
+    n = x.shape[0]
+    q = linear(W, p + "q_proj", x).view(n, heads, hd).transpose(0, 1)
+    k = linear(W, p + "k_proj", x).view(n, kv, hd).transpose(0, 1)
+    v = linear(W, p + "v_proj", x).view(n, kv, hd).transpose(0, 1)
+    if qk_norm:
+        q = rms_norm(q, W[p + "q_norm.weight"], cfg["rms_norm_eps"])
+        k = rms_norm(k, W[p + "k_norm.weight"], cfg["rms_norm_eps"])
+    out = attend(cfg, q, k, v, positions, window, scaling, softcap)
+    return linear(W, p + "o_proj", out)
 
 
 def mlp(W, p, x, act):
-    def lin(name, t):
-        y = t @ W[p + name + ".weight"].T
-        b = W.get(p + name + ".bias")
-        return y + b if b is not None else y
-
-    return lin("down_proj", act(lin("gate_proj", x)) * lin("up_proj", x))
+    return linear(W, p + "down_proj", act(linear(W, p + "gate_proj", x)) * linear(W, p + "up_proj", x))
 
 
 def silu(x):
@@ -171,7 +178,32 @@ def gemma2(cfg, W, ids):
     return pooled_score(cfg, W, x, ids)
 
 
+def internlm2(cfg, W, ids):
+    """InternLM2ForRewardModel: wqkv packs, per kv head, its query heads then
+    its key then its value ("b q (h gs d) -> b q h gs d", gs = groups + 2);
+    the reward token is appended and v_head reads its hidden state."""
+    ids = torch.cat([ids, torch.tensor([cfg.get("reward_token_id", 92527)])])
+    heads, kv, hd = dims(cfg)
+    groups, n, eps = heads // kv, ids.shape[0], cfg["rms_norm_eps"]
+    x = W["model.tok_embeddings.weight"][ids]
+    positions = torch.arange(n)
+    for i in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % i
+        h = rms_norm(x, W[p + "attention_norm.weight"], eps)
+        qkv = linear(W, p + "attention.wqkv", h).view(n, kv, groups + 2, hd)
+        q = qkv[:, :, :groups, :].reshape(n, heads, hd).transpose(0, 1)
+        k = qkv[:, :, -2, :].transpose(0, 1)
+        v = qkv[:, :, -1, :].transpose(0, 1)
+        x = x + linear(W, p + "attention.wo", attend(cfg, q, k, v, positions, None))
+        h = rms_norm(x, W[p + "ffn_norm.weight"], eps)
+        f = p + "feed_forward."
+        x = x + linear(W, f + "w2", silu(linear(W, f + "w1", h)) * linear(W, f + "w3", h))
+    x = rms_norm(x, W["model.norm.weight"], eps)
+    return (x @ W["v_head.weight"].T)[-1]
+
+
 FORWARD = {
+    "InternLM2ForRewardModel": internlm2,
     "LlamaForSequenceClassification": llama,
     "MistralForSequenceClassification": mistral,
     "Qwen2ForSequenceClassification": qwen2,
