@@ -8,6 +8,8 @@
 #include "model/config.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum rmb_act { RMB_ACT_SILU, RMB_ACT_GELU_TANH } rmb_act;
 
@@ -22,7 +24,22 @@ typedef struct rmb_tensor_names {
 /* Hugging Face's Llama-family names (Llama, Mistral, Qwen2, Qwen3). */
 extern const rmb_tensor_names rmb_hf_llama_names;
 
+struct rmb_net;
+struct rmb_weights;
+
+/* A head other than the classification layer on the last token.  bind
+ * reads its tensors (owning them in net->head_state) and sets
+ * net->n_labels; run gets the final residual stream x (n x hidden, before
+ * the final norm) of the whole sequence with its ids. */
+typedef struct rmb_head_ops {
+    rmb_status (*bind)(struct rmb_net *net, const struct rmb_weights *w, rmb_error *err);
+    rmb_status (*run)(const struct rmb_net *net, const float *x, const int32_t *ids, size_t n,
+                      float *out, rmb_error *err);
+    void (*unbind)(struct rmb_net *net);
+} rmb_head_ops;
+
 typedef struct rmb_arch_desc {
+    const rmb_head_ops *head_ops; /* NULL: names.head on the last non-pad token */
     rmb_tensor_names names;
     bool norm_plus_one; /* norm weights are stored as w - 1 (Gemma) */
     bool qk_norm;       /* RMSNorm over each q and k head before RoPE (Qwen3) */
@@ -44,7 +61,7 @@ typedef struct rmb_arch {
 } rmb_arch;
 
 extern const rmb_arch rmb_arch_llama, rmb_arch_mistral, rmb_arch_qwen2, rmb_arch_qwen3,
-    rmb_arch_gemma2, rmb_arch_internlm2;
+    rmb_arch_gemma2, rmb_arch_internlm2, rmb_arch_armorm;
 
 /* The Llama defaults every architecture starts from: HF names, SiLU,
  * attention_bias / mlp_bias from the config, 1/sqrt(head_dim), full

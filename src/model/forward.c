@@ -134,7 +134,7 @@ rmb_status rmb_net_bind(rmb_net *net, const rmb_weights *w, rmb_error *err)
         st = bind_vector(w, d->names.final_norm, 0, ".weight", c->hidden, false,
                          d->norm_plus_one, &net->final_norm, err);
     if (st == RMB_OK)
-        st = bind_head(net, w, err);
+        st = d->head_ops ? d->head_ops->bind(net, w, err) : bind_head(net, w, err);
     if (st == RMB_OK && !(net->layers = calloc((size_t)c->n_layers, sizeof *net->layers)))
         st = rmb_fail(err, RMB_ENOMEM, "out of memory");
     for (int l = 0; st == RMB_OK && l < c->n_layers; l++)
@@ -151,6 +151,8 @@ void rmb_net_unbind(rmb_net *net)
         for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
             free(owned[i]);
     }
+    if (net->desc->head_ops && net->head_state)
+        net->desc->head_ops->unbind(net);
     free(net->layers);
     free(net->final_norm);
     free(net->head);
@@ -420,6 +422,11 @@ static void mlp_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size
 
 /* ---- the whole pass ---- */
 
+void rmb_net_final_norm(const rmb_net *net, const float *x, float *y)
+{
+    rmsnorm(y, x, net->final_norm, (size_t)net->cfg->hidden, (float)net->cfg->rms_eps);
+}
+
 static void embed(const rmb_net *net, rmb_scratch *s, const int32_t *ids, size_t n)
 {
     size_t hid = (size_t)net->cfg->hidden;
@@ -454,8 +461,10 @@ rmb_status rmb_net_forward(const rmb_net *net, rmb_scratch **scratch, const int3
             attention_block(net, s, l, r0, nt);
             mlp_block(net, s, l, r0, nt);
         }
+    if (net->desc->head_ops)
+        return net->desc->head_ops->run(net, s->x, ids, n, out, err);
     size_t hid = (size_t)c->hidden;
-    rmsnorm(s->tmp, s->x + (n - 1) * hid, net->final_norm, hid, (float)c->rms_eps);
+    rmb_net_final_norm(net, s->x + (n - 1) * hid, s->tmp);
     for (int i = 0; i < net->n_labels; i++)
         out[i] = net->kern->dot(net->head + (size_t)i * hid, s->tmp, hid);
     return RMB_OK;

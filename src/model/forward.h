@@ -23,6 +23,7 @@ typedef struct rmb_net {
     float *final_norm;
     float *head; /* n_labels x hidden */
     int n_labels;
+    void *head_state; /* a custom head's tensors (rmb_head_ops) */
     rmb_layer *layers;
     rmb_pool *pool;
     const rmb_kernels *kern;
@@ -33,6 +34,9 @@ typedef struct rmb_net {
  * config; small tensors are copied to float. */
 rmb_status rmb_net_bind(rmb_net *net, const rmb_weights *w, rmb_error *err);
 void rmb_net_unbind(rmb_net *net);
+
+/* y = the final norm of one residual row x (hidden floats). */
+void rmb_net_final_norm(const rmb_net *net, const float *x, float *y);
 
 /* Scratch for one forward pass, grown on demand. */
 typedef struct rmb_scratch rmb_scratch;

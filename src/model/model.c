@@ -10,7 +10,7 @@
 /* Every architecture rmb runs; the first matching name wins. */
 static const rmb_arch *const archs[] = {
     &rmb_arch_llama,  &rmb_arch_mistral, &rmb_arch_qwen2,
-    &rmb_arch_qwen3, &rmb_arch_gemma2, &rmb_arch_internlm2,
+    &rmb_arch_qwen3, &rmb_arch_gemma2, &rmb_arch_internlm2, &rmb_arch_armorm,
 };
 
 struct rmb_model {
@@ -163,6 +163,8 @@ rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *sc
         return rmb_fail(err, RMB_EUSAGE, "an empty sequence has no token to score");
     if (m->desc.append_token >= 0)
         return score_with_token(m, ids, n, scores, err);
+    if (m->desc.head_ops) /* the head reads the positions it needs */
+        return rmb_net_forward(&m->net, &m->scratch, ids, n, scores, err);
     /* transformers: the last position whose id differs from pad_token_id
      * (argmax of position * mask, hence 0 when every token is padding). */
     size_t last = n - 1;

@@ -117,6 +117,22 @@ def internlm2_weights(W, cfg):
     return out
 
 
+def armorm_weights(W, cfg, gen):
+    """ArmoRM's head instead of score: regression layer, gating MLP, logit
+    scale and a (random, not identity) reward transform."""
+    h, k = cfg["hidden_size"], cfg["num_objectives"]
+    hd, n_hidden = cfg["gating_hidden_dim"], cfg["gating_n_hidden"]
+    W = {name: t for name, t in W.items() if name != "score.weight"}
+    W["regression_layer.weight"] = torch.randn(k, h, generator=gen) / h ** 0.5
+    W["reward_transform_matrix"] = torch.eye(k) + 0.3 * torch.randn(k, k, generator=gen)
+    W["gating.logit_scale"] = torch.tensor([1.5])
+    for i in range(n_hidden + 1):
+        rows, cols = (hd if i < n_hidden else k), (h if i == 0 else hd)
+        W["gating.layers.%d.weight" % i] = 3 * torch.randn(rows, cols, generator=gen) / cols ** 0.5
+        W["gating.layers.%d.bias" % i] = 0.1 * torch.randn(rows, generator=gen)
+    return W
+
+
 def write_model(out_dir, cfg, dtype, seed, with_tokenizer=True):
     """Writes the checkpoint and returns the float32 weights it stores."""
     os.makedirs(out_dir, exist_ok=True)
@@ -124,6 +140,8 @@ def write_model(out_dir, cfg, dtype, seed, with_tokenizer=True):
     W = random_weights(cfg, gen)
     if cfg["architectures"][0] == "InternLM2ForRewardModel":
         W = internlm2_weights(W, cfg)
+    if cfg["architectures"][0] == "LlamaForRewardModelWithGating":
+        W = armorm_weights(W, cfg, gen)
     cfg = dict(cfg, torch_dtype={"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[dtype])
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)

@@ -50,6 +50,10 @@ MODELS = [
     ("internlm2_bf16", base("InternLM2ForRewardModel", hidden_size=48, num_attention_heads=6,
                             num_key_value_heads=2, num_hidden_layers=3, reward_token_id=7,
                             bias=True), "BF16"),
+    ("armorm_bf16", base("LlamaForRewardModelWithGating", hidden_size=32, intermediate_size=40,
+                         num_attention_heads=4, num_key_value_heads=2, vocab_size=128256,
+                         pad_token_id=128255, num_objectives=5, gating_hidden_dim=12,
+                         gating_n_hidden=2, gating_temperature=2.0), "BF16"),
     ("gemma2_f32", base("Gemma2ForSequenceClassification", head_dim=16, query_pre_attn_scalar=16,
                         attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
                         sliding_window=5, num_hidden_layers=4,
@@ -68,6 +72,10 @@ def sequences(cfg, gen):
     seqs = []
     for n in LENGTHS:
         seqs.append(torch.randint(1, cfg["vocab_size"], (n,), generator=gen).tolist())
+    if cfg["architectures"][0] == "LlamaForRewardModelWithGating":
+        # ArmoRM gates on the last assistant-header pattern: put one or two in.
+        pattern = reference.ARMORM_PATTERN
+        seqs = [s[:3] + pattern + s[3:] + (pattern + s[:4] if len(s) > 20 else []) for s in seqs]
     # Trailing pad tokens: the score is read at the last non-pad token.
     seqs.append(seqs[2] + [cfg["pad_token_id"]] * 3)
     return seqs

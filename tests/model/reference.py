@@ -118,8 +118,9 @@ def pooled_score(cfg, W, h, ids):
     return logits[last]
 
 
-def llama_like(cfg, W, ids, windows, qk_norm=False):
-    """Llama, Mistral, Qwen2, Qwen3: pre-norm residual blocks with SwiGLU."""
+def llama_hidden(cfg, W, ids, windows, qk_norm=False):
+    """Llama, Mistral, Qwen2, Qwen3: pre-norm residual blocks with SwiGLU;
+    the final-normed hidden states of every token."""
     x = W["model.embed_tokens.weight"][ids]
     positions = torch.arange(ids.shape[0])
     eps = cfg["rms_norm_eps"]
@@ -129,8 +130,11 @@ def llama_like(cfg, W, ids, windows, qk_norm=False):
         x = x + attention(cfg, W, p + "self_attn.", h, positions, windows[i], qk_norm)
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
         x = x + mlp(W, p + "mlp.", h, silu)
-    x = rms_norm(x, W["model.norm.weight"], eps)
-    return pooled_score(cfg, W, x, ids)
+    return rms_norm(x, W["model.norm.weight"], eps)
+
+
+def llama_like(cfg, W, ids, windows, qk_norm=False):
+    return pooled_score(cfg, W, llama_hidden(cfg, W, ids, windows, qk_norm), ids)
 
 
 def llama(cfg, W, ids):
@@ -202,7 +206,32 @@ def internlm2(cfg, W, ids):
     return (x @ W["v_head.weight"].T)[-1]
 
 
+ARMORM_PATTERN = [128009, 128006, 78191, 128007, 271]
+
+
+def armorm(cfg, W, ids):
+    """ArmoRM (LlamaForRewardModelWithGating): regression on the token before
+    the first pad (else the last), a gating MLP on the token where the last
+    eot/assistant-header pattern starts; returns [score, *rewards]."""
+    h = llama_hidden(cfg, W, ids, [None] * cfg["num_hidden_layers"])
+    n, lst = ids.shape[0], ids.tolist()
+    last = (int(torch.eq(ids, cfg["pad_token_id"]).int().argmax(-1)) - 1) % n
+    rewards = h[last] @ W["regression_layer.weight"].T
+    g = max(j for j in range(n - len(ARMORM_PATTERN) + 1)
+            if lst[j:j + len(ARMORM_PATTERN)] == ARMORM_PATTERN)
+    x = h[g][None]
+    layers = cfg.get("gating_n_hidden", 3) + 1
+    for i in range(layers):
+        x = linear(W, "gating.layers.%d" % i, x)
+        if i < layers - 1:
+            x = torch.relu(x)
+    gate = torch.softmax(x / cfg.get("gating_temperature", 10), dim=1) * W["gating.logit_scale"][0]
+    score = torch.sum(gate * (rewards[None] @ W["reward_transform_matrix"]), dim=1)
+    return torch.cat([score, rewards])
+
+
 FORWARD = {
+    "LlamaForRewardModelWithGating": armorm,
     "InternLM2ForRewardModel": internlm2,
     "LlamaForSequenceClassification": llama,
     "MistralForSequenceClassification": mistral,

@@ -41,13 +41,13 @@ static int check_model(json_t *model, const char *kernels, int threads, int chun
         int32_t *tok = malloc(n * sizeof *tok);
         for (size_t j = 0; j < n; j++)
             tok[j] = (int32_t)json_integer_value(json_array_get(ids, j));
-        float got[8];
+        float got[64];
         CHECK_EQ_INT(rmb_model_n_outputs(m), json_array_size(want));
         if (rmb_model_score(m, tok, n, got, &err) != RMB_OK) {
             fprintf(stderr, "%s: %s\n", dir, err.msg);
             bad++;
         }
-        for (size_t j = 0; j < json_array_size(want) && j < 8; j++) {
+        for (size_t j = 0; j < json_array_size(want) && j < 64; j++) {
             double w = json_real_value(json_array_get(want, j));
             double tol = TOL * (fabs(w) > rms ? fabs(w) : rms);
             if (!(fabs(got[j] - w) <= tol)) {
