@@ -7,7 +7,7 @@
 static bool from_max_window_layers(int layer, const rmb_config *cfg)
 {
     bool use = false;
-    int from = cfg->n_layers;
+    int from = 28; /* transformers' default */
     rmb_config_bool(cfg, NULL, "use_sliding_window", &use, NULL);
     rmb_config_int(cfg, NULL, "max_window_layers", 0, 1L << 20, &from, NULL);
     return use && layer >= from;
@@ -16,7 +16,7 @@ static bool from_max_window_layers(int layer, const rmb_config *cfg)
 rmb_status rmb_qwen_windows(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err)
 {
     bool use = false;
-    int from = cfg->n_layers, window = 0;
+    int from = 28, window = 0; /* transformers' default max_window_layers */
     rmb_status st;
     if ((st = rmb_config_bool(cfg, NULL, "use_sliding_window", &use, err)) ||
         (st = rmb_config_int(cfg, NULL, "max_window_layers", 0, 1L << 20, &from, err)) ||
