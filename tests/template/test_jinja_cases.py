@@ -4,6 +4,7 @@ templates jinja2 rejects must be rejected by rmb too, with the line named.
 
 usage: test_jinja_cases.py RMB"""
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -162,6 +163,28 @@ ERRORS = [
 ]
 
 
+def check_cli(rmb, tmp):
+    """rmb render's contract: --help, usage errors, and bad lines named."""
+    failures = 0
+    model = oracle.model_dir_for("{{ messages[0].content }}", {}, tmp)
+    runs = [
+        (["render", "--help"], "", 0, "--generation-prompt"),
+        (["render"], "", 2, "--model"),
+        (["render", "--model", tmp + "/absent"], "", 1, "tokenizer_config.json"),
+        (["render", "--model", model], '{"messages": [{"content": "a"}]}\n{"messages": 3}\n', 1,
+         "stdin: line 2: messages"),
+        (["render", "--model", model], '{"messages": [{"content": "a"}]}\nnot json\n', 1,
+         "stdin: line 2"),
+    ]
+    for args, stdin, want_rc, needle in runs:
+        p = subprocess.run([rmb] + args, input=stdin.encode(), capture_output=True)
+        out = (p.stdout + p.stderr).decode("utf-8", "replace")
+        if p.returncode != want_rc or needle not in out:
+            failures += 1
+            print(f"rmb {' '.join(args)}: rc={p.returncode} (want {want_rc}), output {out!r}")
+    return failures
+
+
 def main():
     rmb = sys.argv[1]
     failures = 0
@@ -189,6 +212,7 @@ def main():
             if rc == 0 or needle not in err or "rmb:" not in err:
                 failures += 1
                 print(f"error case {source!r}: rc={rc}, stderr={err.strip()!r}, wanted {needle!r}")
+        failures += check_cli(rmb, tmp)
     total = len(CASES) + len(ERRORS)
     print(f"{total - failures}/{total} cases agree with jinja2")
     return 1 if failures else 0
