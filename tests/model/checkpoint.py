@@ -40,6 +40,21 @@ def write_safetensors(path, tensors, dtype, metadata=None):
             f.write(blob)
 
 
+def write_sharded(out_dir, cfg_path, tensors, dtype, n_shards=2):
+    """The same tensors as n_shards files plus model.safetensors.index.json."""
+    os.makedirs(out_dir, exist_ok=True)
+    shutil.copy(cfg_path, os.path.join(out_dir, "config.json"))
+    names = sorted(tensors)
+    weight_map = {}
+    for s in range(n_shards):
+        part = names[s::n_shards]
+        fname = "model-%05d-of-%05d.safetensors" % (s + 1, n_shards)
+        write_safetensors(os.path.join(out_dir, fname), {k: tensors[k] for k in part}, dtype)
+        weight_map.update({k: fname for k in part})
+    with open(os.path.join(out_dir, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f)
+
+
 def stored(tensors, dtype):
     """The float32 values the checkpoint really holds after rounding to dtype."""
     return {k: v.to(DTYPES[dtype]).float() for k, v in tensors.items()}
