@@ -51,6 +51,14 @@ rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_messag
                                     size_t n_messages, bool add_generation_prompt, char **text,
                                     rmb_error *err);
 
+/* Renders conv followed by {"role": "assistant", "content": answer} with
+ * add_generation_prompt=false: the text a reward model scores.  The caller
+ * frees *text.  tpl NULL fails with a clear message (a model without a chat
+ * template). */
+rmb_status rmb_chat_template_render_answer(const rmb_chat_template *tpl,
+                                           const rmb_conversation *conv, const char *answer,
+                                           char **text, rmb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -242,3 +242,22 @@ rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_messag
     return st;
 }
 
+
+rmb_status rmb_chat_template_render_answer(const rmb_chat_template *tpl,
+                                           const rmb_conversation *conv, const char *answer,
+                                           char **text, rmb_error *err)
+{
+    *text = NULL;
+    if (!tpl)
+        return rmb_fail(err, RMB_EUNSUPPORTED,
+                        "the model has no chat template, so its conversations cannot be rendered");
+    rmb_message *msgs = malloc((conv->n_messages + 1) * sizeof *msgs);
+    if (!msgs)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    if (conv->n_messages)
+        memcpy(msgs, conv->messages, conv->n_messages * sizeof *msgs);
+    msgs[conv->n_messages] = (rmb_message){"assistant", answer};
+    rmb_status st = rmb_chat_template_render(tpl, msgs, conv->n_messages + 1, false, text, err);
+    free(msgs);
+    return st;
+}

@@ -165,4 +165,28 @@ static void test_threads(void)
     rmb_chat_template_close(t);
 }
 
-TEST_MAIN(test_errors, test_open, test_threads)
+/* render_answer is the conversation plus an assistant turn; NULL (a model
+ * without a template) is a clear error. */
+static void test_render_answer(void)
+{
+    rmb_chat_template *t = NULL;
+    rmb_error err;
+    CHECK_EQ_INT(rmb_chat_template_parse(&t, "{% for m in messages %}<{{ m.role }}>{{ m.content }}"
+                                             "{% endfor %}{% if add_generation_prompt %}!{% endif %}",
+                                         NULL, NULL, &err),
+                 RMB_OK);
+    rmb_message msgs[2] = {{"user", "q"}, {"assistant", "a"}};
+    rmb_conversation conv = {msgs, 1};
+    char *direct = NULL, *text = NULL;
+    CHECK_EQ_INT(rmb_chat_template_render(t, msgs, 2, false, &direct, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_chat_template_render_answer(t, &conv, "a", &text, &err), RMB_OK);
+    CHECK_EQ_STR(text, direct);
+    free(text);
+    free(direct);
+    CHECK_EQ_INT(rmb_chat_template_render_answer(NULL, &conv, "a", &text, &err), RMB_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "no chat template");
+    CHECK(text == NULL);
+    rmb_chat_template_close(t);
+}
+
+TEST_MAIN(test_errors, test_open, test_threads, test_render_answer)
