@@ -171,6 +171,7 @@ struct rmb_scratch {
     float *xn, *tmp; /* chunk x hidden */
     float *q, *att;  /* chunk x q_dim */
     float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
+    float *xt;       /* chunk x the widest GEMM input, transposed activations */
     float *gate, *up; /* chunk x intermediate */
     float *cos, *sin; /* chunk x head_dim / 2 */
 };
@@ -179,8 +180,8 @@ void rmb_scratch_free(rmb_scratch *s)
 {
     if (!s)
         return;
-    float *all[] = {s->x, s->k, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->gate,
-                    s->up, s->cos, s->sin};
+    float *all[] = {s->x, s->k, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->xt,
+                    s->gate, s->up, s->cos, s->sin};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(s);
@@ -207,6 +208,8 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
         s->tmp = alloc_floats(ch, (size_t)c->hidden, &ok);
         s->q = alloc_floats(ch, qd, &ok);
         s->att = alloc_floats(ch, qd, &ok);
+        size_t widest = qd > (size_t)c->intermediate ? qd : (size_t)c->intermediate;
+        s->xt = alloc_floats(ch, widest > (size_t)c->hidden ? widest : (size_t)c->hidden, &ok);
         if (net->desc->packed_qkv)
             s->qkv = alloc_floats(ch, qd + 2 * kvd, &ok);
         s->gate = alloc_floats(ch, (size_t)c->intermediate, &ok);
@@ -337,11 +340,11 @@ static void attn_task(void *arg, size_t task, int thread)
 
 /* ---- one layer over one chunk ---- */
 
-static void project(const rmb_net *net, const float *x, size_t nt, const rmb_tensor *w,
-                    const float *bias, float *y)
+static void project(const rmb_net *net, rmb_scratch *s, const float *x, size_t nt,
+                    const rmb_tensor *w, const float *bias, float *y)
 {
     size_t k = (size_t)w->shape[1], n = (size_t)w->shape[0];
-    rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y);
+    rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, s->xt);
     add_bias(y, bias, nt, n);
 }
 
@@ -381,12 +384,12 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0
     float *x = s->x + r0 * hid, *k = s->k + r0 * kvd, *v = s->v + r0 * kvd;
     rmsnorm_rows(s->xn, x, L->attn_norm, nt, hid, eps);
     if (net->desc->packed_qkv) {
-        project(net, s->xn, nt, L->wq, L->bq, s->qkv);
+        project(net, s, s->xn, nt, L->wq, L->bq, s->qkv);
         unpack_qkv(c, s->qkv, nt, s->q, k, v);
     } else {
-        project(net, s->xn, nt, L->wq, L->bq, s->q);
-        project(net, s->xn, nt, L->wk, L->bk, k);
-        project(net, s->xn, nt, L->wv, L->bv, v);
+        project(net, s, s->xn, nt, L->wq, L->bq, s->q);
+        project(net, s, s->xn, nt, L->wk, L->bk, k);
+        project(net, s, s->xn, nt, L->wv, L->bv, v);
     }
     if (net->desc->qk_norm) {
         rmsnorm_rows(s->q, s->q, L->q_norm, nt * (size_t)c->n_heads, hd, eps);
@@ -397,7 +400,7 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0
     attn_job job = {net, s, r0, nt, net->desc->window[l]};
     rmb_pool_run(net->pool, (size_t)c->n_heads * ((nt + ATTN_ROWS - 1) / ATTN_ROWS), attn_task,
                  &job);
-    project(net, s->att, nt, L->wo, L->bo, s->tmp);
+    project(net, s, s->att, nt, L->wo, L->bo, s->tmp);
     if (L->post_attn_norm)
         rmsnorm_rows(s->tmp, s->tmp, L->post_attn_norm, nt, hid, eps);
     add_rows(x, s->tmp, nt, hid);
@@ -411,10 +414,10 @@ static void mlp_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size
     float eps = (float)c->rms_eps;
     float *x = s->x + r0 * hid;
     rmsnorm_rows(s->xn, x, L->mlp_norm, nt, hid, eps);
-    project(net, s->xn, nt, L->wg, L->bg, s->gate);
-    project(net, s->xn, nt, L->wu, L->bu, s->up);
+    project(net, s, s->xn, nt, L->wg, L->bg, s->gate);
+    project(net, s, s->xn, nt, L->wu, L->bu, s->up);
     gated_act(s->gate, s->up, nt * (size_t)c->intermediate, net->desc->act);
-    project(net, s->gate, nt, L->wd, L->bd, s->tmp);
+    project(net, s, s->gate, nt, L->wd, L->bd, s->tmp);
     if (L->post_mlp_norm)
         rmsnorm_rows(s->tmp, s->tmp, L->post_mlp_norm, nt, hid, eps);
     add_rows(x, s->tmp, nt, hid);

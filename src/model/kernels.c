@@ -28,7 +28,8 @@ static void scalar_axpy(float *y, float a, const float *x, size_t n)
         y[i] += a * x[i];
 }
 
-static const rmb_kernels scalar_kernels = {"scalar", scalar_gemm_rows, scalar_dot, scalar_axpy};
+static const rmb_kernels scalar_kernels = {"scalar", scalar_gemm_rows, NULL, scalar_dot,
+                                           scalar_axpy};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {
@@ -73,7 +74,7 @@ void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst)
 
 typedef struct gemm_job {
     const rmb_kernels *kern;
-    const float *x;
+    const float *x;  /* or, for gemm_rows_xt, the transposed activations */
     size_t nt, k, n;
     const void *w;
     rmb_dtype dt;
@@ -85,12 +86,34 @@ static void gemm_task(void *arg, size_t task, int thread)
     (void)thread;
     const gemm_job *g = arg;
     size_t j0 = task * GEMM_COLS, j1 = j0 + GEMM_COLS < g->n ? j0 + GEMM_COLS : g->n;
-    g->kern->gemm_rows(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
+    if (g->kern->gemm_rows_xt)
+        g->kern->gemm_rows_xt(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
+    else
+        g->kern->gemm_rows(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
+}
+
+/* xt[kk * nt + t] = x[t * k + kk] for the k range of one task. */
+#define TRANSPOSE_K 64
+
+static void transpose_task(void *arg, size_t task, int thread)
+{
+    (void)thread;
+    const gemm_job *g = arg;
+    float *xt = (float *)g->y;
+    size_t k0 = task * TRANSPOSE_K, k1 = k0 + TRANSPOSE_K < g->k ? k0 + TRANSPOSE_K : g->k;
+    for (size_t t = 0; t < g->nt; t++)
+        for (size_t kk = k0; kk < k1; kk++)
+            xt[kk * g->nt + t] = g->x[t * g->k + kk];
 }
 
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-              const void *w, rmb_dtype dt, size_t n, float *y)
+              const void *w, rmb_dtype dt, size_t n, float *y, float *xt)
 {
+    if (kern->gemm_rows_xt) {
+        gemm_job tj = {kern, x, nt, k, 0, NULL, dt, xt};
+        rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
+        x = xt;
+    }
     gemm_job g = {kern, x, nt, k, n, w, dt, y};
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }

@@ -15,9 +15,14 @@ typedef struct rmb_kernels {
     const char *name; /* "scalar", "avx2", "avx512" */
     /* y[t*ldy + j] = sum_k x[t*k + kk] * w[j*k + kk] for t < nt, j in [j0, j1):
      * rows j0..j1 of the weight matrix w (out x k, stored as dt) against nt
-     * activation rows. */
+     * activation rows.  NULL when the set has gemm_rows_xt instead. */
     void (*gemm_rows)(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
+    /* The same with the activations given transposed, xt[kk * nt + t]; NULL
+     * when the set has none (rmb_gemm then uses gemm_rows).  rmb_gemm
+     * transposes once per product, shared by every task. */
+    void (*gemm_rows_xt)(const float *xt, size_t nt, size_t k, const void *w, rmb_dtype dt,
+                         size_t j0, size_t j1, float *y, size_t ldy);
     float (*dot)(const float *a, const float *b, size_t n);
     void (*axpy)(float *y, float a, const float *x, size_t n); /* y += a * x */
 } rmb_kernels;
@@ -59,9 +64,10 @@ extern const rmb_kernels rmb_kernels_avx512;
     }
 
 /* y (nt x n) = x (nt x k) times w (n x k, as dt) transposed, split over the
- * pool by blocks of output columns. */
+ * pool by blocks of output columns.  xt (nt x k floats) is workspace for
+ * the kernels that take the activations transposed. */
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-              const void *w, rmb_dtype dt, size_t n, float *y);
+              const void *w, rmb_dtype dt, size_t n, float *y, float *xt);
 
 /* dst[0..n) = elements [offset, offset + n) of w widened to float. */
 void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst);

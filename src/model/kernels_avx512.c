@@ -1,6 +1,6 @@
-/* AVX-512 kernels: weights widened into float panels, 4 activation rows x 4
- * weight rows per tile, 16 floats per step, masked loads for the tails so
- * nothing is read past a row. */
+/* AVX-512 kernels: weights widened into float panels, multiplied with the
+ * transposed activations 48 tokens x 8 weight rows at a time; masked loads
+ * for the tails so nothing is read past a row. */
 #include "model/kernels.h"
 
 #include <immintrin.h>
@@ -20,9 +20,9 @@ INLINE __m512 load_w(const void *w, rmb_dtype dt, size_t i, __mmask16 m)
 }
 
 /* Weights are widened once into a float panel of PANEL_ROWS rows x
- * PANEL_K columns, which every 4-token tile then reads: the conversion is
- * paid once per panel instead of once per tile, and the inner loop is plain
- * loads and FMAs. */
+ * PANEL_K columns, which every tile then reads: the conversion is paid once
+ * per panel instead of once per tile, and the inner loop is plain loads,
+ * broadcasts and FMAs. */
 #define PANEL_ROWS 32
 #define PANEL_K 1024
 
@@ -31,13 +31,17 @@ static inline __mmask16 tail_mask(size_t left)
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
 }
 
-/* panel[r * kb + i] = W[j + r][k0 + i] for r < nr, i < kb. */
+/* Panel rows are PANEL_LD floats apart: not a multiple of 4 KiB, so that
+ * the rows a tile reads at once do not compete for the same cache sets. */
+#define PANEL_LD (PANEL_K + 16)
+
+/* panel[r * PANEL_LD + i] = W[j + r][k0 + i] for r < nr, i < kb. */
 INLINE void widen_panel_dt(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr, size_t k0,
                            size_t kb, float *panel)
 {
     for (size_t r = 0; r < nr; r++)
         for (size_t i = 0; i < kb; i += 16)
-            _mm512_mask_storeu_ps(panel + r * kb + i, tail_mask(kb - i),
+            _mm512_mask_storeu_ps(panel + r * PANEL_LD + i, tail_mask(kb - i),
                                   load_w(w, dt, (j + r) * k + k0 + i, tail_mask(kb - i)));
 }
 
@@ -52,49 +56,63 @@ TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, 
         widen_panel_dt(w, RMB_DT_BF16, k, j, nr, k0, kb, panel);
 }
 
-/* y[i][j] (+)= x row i . panel row j for up to 4 x 4 of them: x rows are ldx
- * apart, panel rows kb apart.  Rows past the edge repeat the last valid row;
- * their sums are dropped. */
-INLINE void tile(const float *x, size_t ldx, size_t nt, size_t kb, const float *panel, size_t nr,
-                 float *y, size_t ldy, bool accumulate)
+/* y (+)= x . panel rows with the activations transposed (xt: k rows of nt
+ * tokens), as an outer product: 48 tokens (3 vectors) x 8 weight rows of
+ * accumulators, each step one vector load per 16 tokens and one broadcast
+ * per weight row.  No horizontal sums; FMA-bound. */
+#define XT_TOKENS 48
+#define XT_ROWS 8
+
+INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const float *panel,
+                    size_t nr, float *y, size_t ldy, bool accumulate)
 {
-    const float *xr[4], *wr[4];
-    __m512 acc[4][4];
-    for (int i = 0; i < 4; i++) {
-        xr[i] = x + rmb_min_size((size_t)i, nt - 1) * ldx;
-        wr[i] = panel + rmb_min_size((size_t)i, nr - 1) * kb;
-        for (int j = 0; j < 4; j++)
-            acc[i][j] = _mm512_setzero_ps();
+    const float *wr[XT_ROWS];
+    __m512 acc[3][XT_ROWS];
+    __mmask16 m[3];
+    for (int v = 0; v < 3; v++) {
+        size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
+        m[v] = tail_mask(left);
+        for (int r = 0; r < XT_ROWS; r++)
+            acc[v][r] = _mm512_setzero_ps();
     }
-    for (size_t k0 = 0; k0 < kb; k0 += 16) {
-        __mmask16 m = tail_mask(kb - k0);
-        __m512 xv[4];
-        for (int i = 0; i < 4; i++)
-            xv[i] = _mm512_maskz_loadu_ps(m, xr[i] + k0);
-        for (int j = 0; j < 4; j++) {
-            __m512 wv = _mm512_maskz_loadu_ps(m, wr[j] + k0);
-            for (int i = 0; i < 4; i++)
-                acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+    for (int r = 0; r < XT_ROWS; r++)
+        wr[r] = panel + rmb_min_size((size_t)r, nr - 1) * PANEL_LD;
+    for (size_t kk = 0; kk < kb; kk++) {
+        const float *row = xt + kk * ldxt;
+        __m512 x0 = _mm512_maskz_loadu_ps(m[0], row), x1 = _mm512_maskz_loadu_ps(m[1], row + 16),
+               x2 = _mm512_maskz_loadu_ps(m[2], row + 32);
+        for (int r = 0; r < XT_ROWS; r++) {
+            __m512 b = _mm512_set1_ps(wr[r][kk]);
+            acc[0][r] = _mm512_fmadd_ps(x0, b, acc[0][r]);
+            acc[1][r] = _mm512_fmadd_ps(x1, b, acc[1][r]);
+            acc[2][r] = _mm512_fmadd_ps(x2, b, acc[2][r]);
         }
     }
-    for (size_t i = 0; i < rmb_min_size(nt, 4); i++)
-        for (size_t j = 0; j < rmb_min_size(nr, 4); j++)
-            y[i * ldy + j] = (accumulate ? y[i * ldy + j] : 0) + _mm512_reduce_add_ps(acc[i][j]);
+    float col[3][XT_ROWS][16];
+    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
+        for (int v = 0; v < 3; v++)
+            _mm512_storeu_ps(col[v][r], acc[v][r]);
+    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
+        for (size_t t = 0; t < nt; t++) {
+            float *out = y + t * ldy + r;
+            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
+        }
 }
 
-TARGET static void gemm_rows(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt,
-                             size_t j0, size_t j1, float *y, size_t ldy)
+TARGET static void gemm_rows_xt(const float *xt, size_t nt, size_t k, const void *w,
+                                rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
 {
-    float panel[PANEL_ROWS * PANEL_K];
+    float panel[PANEL_ROWS * PANEL_LD];
     for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
         size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
         for (size_t k0 = 0; k0 < k; k0 += PANEL_K) {
             size_t kb = rmb_min_size(PANEL_K, k - k0);
             widen_panel(w, dt, k, jb, nr, k0, kb, panel);
-            for (size_t t = 0; t < nt; t += 4)
-                for (size_t j = 0; j < nr; j += 4)
-                    tile(x + t * k + k0, k, rmb_min_size(nt - t, 4), kb, panel + j * kb,
-                         rmb_min_size(nr - j, 4), y + t * ldy + jb + j, ldy, k0 > 0);
+            for (size_t t = 0; t < nt; t += XT_TOKENS)
+                for (size_t j = 0; j < nr; j += XT_ROWS)
+                    tile_xt(xt + k0 * nt + t, nt, rmb_min_size(nt - t, XT_TOKENS), kb,
+                            panel + j * PANEL_LD, rmb_min_size(nr - j, XT_ROWS), y + t * ldy + jb + j,
+                            ldy, k0 > 0);
         }
     }
 }
@@ -120,4 +138,4 @@ TARGET static void axpy(float *y, float a, const float *x, size_t n)
     }
 }
 
-const rmb_kernels rmb_kernels_avx512 = {"avx512", gemm_rows, dot, axpy};
+const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, dot, axpy};
