@@ -1,0 +1,224 @@
+/* Open-addressing hash maps for the vocabulary, the merge ranks and the
+ * added-token trie, and the small growable arrays the stages share. */
+#include "text/tokenizer_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = mix64(h ^ w);
+        s += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    return mix64(h ^ w);
+}
+
+/* Doubles the slot table when it is half full. */
+static bool strmap_grow(tk_strmap *m)
+{
+    size_t size = m->mask ? (m->mask + 1) * 2 : 64;
+    uint32_t *slots = calloc(size, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct tk_strent *e = &m->ents[i];
+        size_t h = hash_bytes(m->pool.data + e->off, e->len) & (size - 1);
+        while (slots[h])
+            h = (h + 1) & (size - 1);
+        slots[h] = (uint32_t)i + 1;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->mask = size - 1;
+    return true;
+}
+
+static size_t strmap_find(const tk_strmap *m, const char *key, size_t len)
+{
+    size_t h = hash_bytes(key, len) & m->mask;
+    for (;;) {
+        uint32_t s = m->slots[h];
+        if (!s)
+            return h;
+        const struct tk_strent *e = &m->ents[s - 1];
+        if (e->len == len && memcmp(m->pool.data + e->off, key, len) == 0)
+            return h;
+        h = (h + 1) & m->mask;
+    }
+}
+
+bool tk_strmap_put(tk_strmap *m, const char *key, size_t len, int32_t val)
+{
+    if (len > UINT32_MAX || m->n >= UINT32_MAX - 1)
+        return false;
+    if ((m->n + 1) * 2 > m->mask + 1 && !strmap_grow(m))
+        return false;
+    size_t h = strmap_find(m, key, len);
+    if (m->slots[h]) {
+        m->ents[m->slots[h] - 1].val = val;
+        return true;
+    }
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        struct tk_strent *ents = realloc(m->ents, cap * sizeof *ents);
+        if (!ents)
+            return false;
+        m->ents = ents;
+        m->cap = cap;
+    }
+    size_t off = m->pool.len;
+    rmb_buf_append(&m->pool, key, len);
+    rmb_buf_append(&m->pool, "", 1); /* keys stay NUL-terminated for callers */
+    if (m->pool.oom)
+        return false;
+    m->ents[m->n] = (struct tk_strent){off, (uint32_t)len, val};
+    m->slots[h] = (uint32_t)++m->n;
+    return true;
+}
+
+int32_t tk_strmap_get(const tk_strmap *m, const char *key, size_t len)
+{
+    if (!m->n)
+        return -1;
+    uint32_t s = m->slots[strmap_find(m, key, len)];
+    return s ? m->ents[s - 1].val : -1;
+}
+
+const char *tk_strmap_key(const tk_strmap *m, size_t i)
+{
+    return m->pool.data + m->ents[i].off;
+}
+
+void tk_strmap_free(tk_strmap *m)
+{
+    rmb_buf_free(&m->pool);
+    free(m->ents);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static bool u64map_grow(tk_u64map *m)
+{
+    size_t size = m->mask ? (m->mask + 1) * 2 : 64;
+    uint64_t *keys = malloc(size * sizeof *keys), *vals = malloc(size * sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return false;
+    }
+    memset(keys, 0xFF, size * sizeof *keys);
+    for (size_t i = 0; m->mask && i <= m->mask; i++) {
+        if (m->keys[i] == UINT64_MAX)
+            continue;
+        size_t h = mix64(m->keys[i]) & (size - 1);
+        while (keys[h] != UINT64_MAX)
+            h = (h + 1) & (size - 1);
+        keys[h] = m->keys[i];
+        vals[h] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->mask = size - 1;
+    return true;
+}
+
+bool tk_u64map_put(tk_u64map *m, uint64_t key, uint64_t val)
+{
+    if ((m->n + 1) * 2 > m->mask + 1 && !u64map_grow(m))
+        return false;
+    size_t h = mix64(key) & m->mask;
+    while (m->keys[h] != UINT64_MAX && m->keys[h] != key)
+        h = (h + 1) & m->mask;
+    if (m->keys[h] == UINT64_MAX)
+        m->n++;
+    m->keys[h] = key;
+    m->vals[h] = val;
+    return true;
+}
+
+bool tk_u64map_get(const tk_u64map *m, uint64_t key, uint64_t *val)
+{
+    if (!m->n)
+        return false;
+    size_t h = mix64(key) & m->mask;
+    for (;;) {
+        if (m->keys[h] == key) {
+            *val = m->vals[h];
+            return true;
+        }
+        if (m->keys[h] == UINT64_MAX)
+            return false;
+        h = (h + 1) & m->mask;
+    }
+}
+
+void tk_u64map_free(tk_u64map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+void tk_pieces_add(tk_pieces *ps, const char *s, size_t len, int32_t id, bool first)
+{
+    if (id < 0 && len == 0)
+        return;
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 16;
+        tk_piece *p = realloc(ps->p, cap * sizeof *p);
+        if (!p) {
+            ps->text.oom = 1;
+            return;
+        }
+        ps->p = p;
+        ps->cap = cap;
+    }
+    ps->p[ps->n++] = (tk_piece){ps->text.len, len, id, first};
+    rmb_buf_append(&ps->text, s, len);
+}
+
+void tk_pieces_clear(tk_pieces *ps)
+{
+    ps->n = 0;
+    ps->text.len = 0;
+}
+
+void tk_pieces_free(tk_pieces *ps)
+{
+    rmb_buf_free(&ps->text);
+    free(ps->p);
+    memset(ps, 0, sizeof *ps);
+}
+
+bool tk_ids_push(tk_ids *ids, int32_t id)
+{
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 64;
+        int32_t *v = realloc(ids->v, cap * sizeof *v);
+        if (!v)
+            return false;
+        ids->v = v;
+        ids->cap = cap;
+    }
+    ids->v[ids->n++] = id;
+    return true;
+}
