@@ -27,6 +27,10 @@ typedef struct rmb_tokenizer rmb_tokenizer;
  * JSON field and the problem. */
 rmb_status rmb_tokenizer_open(rmb_tokenizer **out, const char *path, rmb_error *err);
 
+/* Loads a tokenizer from the len bytes of a tokenizer.json document held in
+ * memory; otherwise as rmb_tokenizer_open (errors name the JSON field). */
+rmb_status rmb_tokenizer_load(rmb_tokenizer **out, const char *json, size_t len, rmb_error *err);
+
 /* Frees a tokenizer (NULL is fine). */
 void rmb_tokenizer_close(rmb_tokenizer *tok);
 

@@ -35,6 +35,38 @@ void rmb_tokenizer_close(rmb_tokenizer *tok)
     free(tok);
 }
 
+static rmb_status load_json(rmb_tokenizer **out, const char *json, size_t len, rmb_error *err);
+
+rmb_status rmb_tokenizer_load(rmb_tokenizer **out, const char *json, size_t len, rmb_error *caller_err)
+{
+    /* The loader tests err->status as it goes: it needs a clean record. */
+    rmb_error local = {0}, *err = &local;
+    rmb_status st = load_json(out, json, len, err);
+    if (st && caller_err)
+        *caller_err = local;
+    return st;
+}
+
+static rmb_status load_json(rmb_tokenizer **out, const char *json, size_t len, rmb_error *err)
+{
+    *out = NULL;
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, &jerr);
+    if (!root)
+        return rmb_fail(err, RMB_EDATA, "line %d: %s", jerr.line, jerr.text);
+    rmb_tokenizer *tok = calloc(1, sizeof *tok);
+    if (!tok)
+        rmb_fail(err, RMB_ENOMEM, "out of memory");
+    else if (tk_load(tok, root, err) == RMB_OK)
+        *out = tok;
+    json_decref(root);
+    if (!*out) {
+        rmb_tokenizer_close(tok);
+        return err->status;
+    }
+    return RMB_OK;
+}
+
 rmb_status rmb_tokenizer_open(rmb_tokenizer **out, const char *path, rmb_error *err)
 {
     *out = NULL;
@@ -47,28 +79,12 @@ rmb_status rmb_tokenizer_open(rmb_tokenizer **out, const char *path, rmb_error *
         return rmb_fail(err, RMB_ENOMEM, "%s: out of memory", path);
     char *data = NULL;
     size_t len = 0;
-    if (rmb_read_file(file.data, &data, &len, err)) {
-        rmb_buf_free(&file);
-        return err->status;
-    }
-    json_error_t jerr;
-    json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
-    free(data);
-    rmb_tokenizer *tok = calloc(1, sizeof *tok);
-    if (!root)
-        rmb_fail(err, RMB_EDATA, "%s: line %d: %s", file.data, jerr.line, jerr.text);
-    else if (!tok)
-        rmb_fail(err, RMB_ENOMEM, "%s: out of memory", file.data);
-    else if (tk_load(tok, root, err))
+    rmb_status status = rmb_read_file(file.data, &data, &len, err);
+    if (status == RMB_OK && (status = rmb_tokenizer_load(out, data, len, err)) != RMB_OK)
         rmb_error_prefix(err, "%s: ", file.data);
-    json_decref(root);
+    free(data);
     rmb_buf_free(&file);
-    if (!root || !tok || err->status) {
-        rmb_tokenizer_close(tok);
-        return err->status ? err->status : RMB_ENOMEM;
-    }
-    *out = tok;
-    return RMB_OK;
+    return status;
 }
 
 /* \w as the Rust regex crate has it, for single_word tokens. */

