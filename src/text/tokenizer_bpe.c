@@ -129,8 +129,14 @@ static bool merge_all(const tk_bpe *bpe, word *w)
 static int32_t char_id(const tk_bpe *bpe, const char *c, size_t k, bool first, bool last,
                        rmb_buf *tmp)
 {
-    if ((first || !bpe->prefix) && (!last || !bpe->suffix))
+    if ((first || !bpe->prefix) && (!last || !bpe->suffix)) {
+        if (k <= 3) {
+            int32_t cp;
+            utf8_decode(c, &cp);
+            return bpe->bmp_ids[cp];
+        }
         return tk_strmap_get(&bpe->vocab, c, k);
+    }
     tmp->len = 0;
     if (!first && bpe->prefix)
         rmb_buf_puts(tmp, bpe->prefix);
@@ -215,4 +221,5 @@ void tk_bpe_free(tk_bpe *bpe)
     tk_u64map_free(&bpe->merges);
     free(bpe->prefix);
     free(bpe->suffix);
+    free(bpe->bmp_ids);
 }

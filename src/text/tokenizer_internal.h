@@ -43,7 +43,9 @@ void tk_strmap_free(tk_strmap *m);
 
 /* uint64 keys to uint64 values; UINT64_MAX is not a valid key. */
 typedef struct tk_u64map {
-    uint64_t *keys, *vals;
+    struct tk_u64ent {
+        uint64_t key, val; /* side by side: one cache miss per probe */
+    } *ents;
     size_t n, mask;
 } tk_u64map;
 
@@ -160,6 +162,7 @@ typedef struct tk_bpe {
     bool fuse_unk, byte_fallback, ignore_merges;
     char *prefix, *suffix;   /* continuing_subword_prefix, end_of_word_suffix */
     int32_t byte_ids[256];   /* "<0xXX>" tokens for byte fallback, -1 if absent */
+    int32_t *bmp_ids;        /* vocab id of each BMP character alone, -1 if absent */
 } tk_bpe;
 
 /* Appends the ids of one word to *ids. */

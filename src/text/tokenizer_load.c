@@ -355,6 +355,15 @@ static rmb_status parse_vocab(tk_bpe *bpe, const json_t *vocab, rmb_error *err)
         if (!tk_strmap_put(&bpe->vocab, key, strlen(key), (int32_t)id))
             return rmb_fail(err, RMB_ENOMEM, "model.vocab: out of memory");
     }
+    /* Most BPE lookups are of single characters: a direct table for them. */
+    if (!(bpe->bmp_ids = malloc(0x10000 * sizeof *bpe->bmp_ids)))
+        return rmb_fail(err, RMB_ENOMEM, "model.vocab: out of memory");
+    for (int32_t cp = 0; cp < 0x10000; cp++) {
+        rmb_buf c = {0};
+        utf8_append(&c, cp);
+        bpe->bmp_ids[cp] = c.oom ? -1 : tk_strmap_get(&bpe->vocab, c.data, c.len);
+        rmb_buf_free(&c);
+    }
     for (int b = 0; b < 256; b++) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);

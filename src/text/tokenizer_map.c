@@ -117,26 +117,21 @@ void tk_strmap_free(tk_strmap *m)
 static bool u64map_grow(tk_u64map *m)
 {
     size_t size = m->mask ? (m->mask + 1) * 2 : 64;
-    uint64_t *keys = malloc(size * sizeof *keys), *vals = malloc(size * sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
+    struct tk_u64ent *ents = malloc(size * sizeof *ents);
+    if (!ents)
         return false;
-    }
-    memset(keys, 0xFF, size * sizeof *keys);
+    for (size_t i = 0; i < size; i++)
+        ents[i].key = UINT64_MAX;
     for (size_t i = 0; m->mask && i <= m->mask; i++) {
-        if (m->keys[i] == UINT64_MAX)
+        if (m->ents[i].key == UINT64_MAX)
             continue;
-        size_t h = mix64(m->keys[i]) & (size - 1);
-        while (keys[h] != UINT64_MAX)
+        size_t h = mix64(m->ents[i].key) & (size - 1);
+        while (ents[h].key != UINT64_MAX)
             h = (h + 1) & (size - 1);
-        keys[h] = m->keys[i];
-        vals[h] = m->vals[i];
+        ents[h] = m->ents[i];
     }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    free(m->ents);
+    m->ents = ents;
     m->mask = size - 1;
     return true;
 }
@@ -146,12 +141,11 @@ bool tk_u64map_put(tk_u64map *m, uint64_t key, uint64_t val)
     if ((m->n + 1) * 2 > m->mask + 1 && !u64map_grow(m))
         return false;
     size_t h = mix64(key) & m->mask;
-    while (m->keys[h] != UINT64_MAX && m->keys[h] != key)
+    while (m->ents[h].key != UINT64_MAX && m->ents[h].key != key)
         h = (h + 1) & m->mask;
-    if (m->keys[h] == UINT64_MAX)
+    if (m->ents[h].key == UINT64_MAX)
         m->n++;
-    m->keys[h] = key;
-    m->vals[h] = val;
+    m->ents[h] = (struct tk_u64ent){key, val};
     return true;
 }
 
@@ -161,11 +155,11 @@ bool tk_u64map_get(const tk_u64map *m, uint64_t key, uint64_t *val)
         return false;
     size_t h = mix64(key) & m->mask;
     for (;;) {
-        if (m->keys[h] == key) {
-            *val = m->vals[h];
+        if (m->ents[h].key == key) {
+            *val = m->ents[h].val;
             return true;
         }
-        if (m->keys[h] == UINT64_MAX)
+        if (m->ents[h].key == UINT64_MAX)
             return false;
         h = (h + 1) & m->mask;
     }
@@ -173,8 +167,7 @@ bool tk_u64map_get(const tk_u64map *m, uint64_t key, uint64_t *val)
 
 void tk_u64map_free(tk_u64map *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->ents);
     memset(m, 0, sizeof *m);
 }
 
