@@ -34,14 +34,8 @@ static bool cand_less(const cand *a, const cand *b)
 
 static bool heap_push(word *w, cand c)
 {
-    if (w->hn == w->hcap) {
-        size_t cap = w->hcap ? w->hcap * 2 : 64;
-        cand *h = realloc(w->h, cap * sizeof *h);
-        if (!h)
-            return false;
-        w->h = h;
-        w->hcap = cap;
-    }
+    if (!tk_grow(&w->h, &w->hcap, w->hn, sizeof *w->h))
+        return false;
     size_t i = w->hn++;
     while (i > 0 && cand_less(&c, &w->h[(i - 1) / 2])) {
         w->h[i] = w->h[(i - 1) / 2];
@@ -73,14 +67,8 @@ static cand heap_pop(word *w)
 
 static bool sym_push(word *w, int32_t id, size_t len)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        sym *s = realloc(w->s, cap * sizeof *s);
-        if (!s)
-            return false;
-        w->s = s;
-        w->cap = cap;
-    }
+    if (!tk_grow(&w->s, &w->cap, w->n, sizeof *w->s))
+        return false;
     int32_t i = (int32_t)w->n++;
     w->s[i] = (sym){id, i - 1, -1, (uint32_t)len};
     if (i > 0)

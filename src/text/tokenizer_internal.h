@@ -18,7 +18,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* ---- hash maps (tokenizer_map.c) ---- */
+/* ---- hash maps and arrays (tokenizer_map.c) ---- */
+
+/* Makes room for one more element in the array *v of *cap elements of size
+ * elem holding n: doubles it when full.  False when out of memory. */
+bool tk_grow(void *v, size_t *cap, size_t n, size_t elem);
 
 /* Byte strings (owned copies, may hold NUL) to int32 values. */
 typedef struct tk_strmap {

@@ -5,6 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool tk_grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+    void **p = v;
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -75,14 +89,8 @@ bool tk_strmap_put(tk_strmap *m, const char *key, size_t len, int32_t val)
         m->ents[m->slots[h] - 1].val = val;
         return true;
     }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        struct tk_strent *ents = realloc(m->ents, cap * sizeof *ents);
-        if (!ents)
-            return false;
-        m->ents = ents;
-        m->cap = cap;
-    }
+    if (!tk_grow(&m->ents, &m->cap, m->n, sizeof *m->ents))
+        return false;
     size_t off = m->pool.len;
     rmb_buf_append(&m->pool, key, len);
     rmb_buf_append(&m->pool, "", 1); /* keys stay NUL-terminated for callers */
@@ -175,15 +183,9 @@ void tk_pieces_add(tk_pieces *ps, const char *s, size_t len, int32_t id, bool fi
 {
     if (id < 0 && len == 0)
         return;
-    if (ps->n == ps->cap) {
-        size_t cap = ps->cap ? ps->cap * 2 : 16;
-        tk_piece *p = realloc(ps->p, cap * sizeof *p);
-        if (!p) {
-            ps->text.oom = 1;
-            return;
-        }
-        ps->p = p;
-        ps->cap = cap;
+    if (!tk_grow(&ps->p, &ps->cap, ps->n, sizeof *ps->p)) {
+        ps->text.oom = 1;
+        return;
     }
     ps->p[ps->n++] = (tk_piece){ps->text.len, len, id, first};
     rmb_buf_append(&ps->text, s, len);
@@ -204,14 +206,8 @@ void tk_pieces_free(tk_pieces *ps)
 
 bool tk_ids_push(tk_ids *ids, int32_t id)
 {
-    if (ids->n == ids->cap) {
-        size_t cap = ids->cap ? ids->cap * 2 : 64;
-        int32_t *v = realloc(ids->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        ids->v = v;
-        ids->cap = cap;
-    }
+    if (!tk_grow(&ids->v, &ids->cap, ids->n, sizeof *ids->v))
+        return false;
     ids->v[ids->n++] = id;
     return true;
 }

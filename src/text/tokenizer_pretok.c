@@ -45,14 +45,8 @@ static int pattern_find(const tk_pattern *pat, const char *s, size_t n, size_t f
 
 static bool push_seg(tk_scratch *sc, size_t start, size_t end, bool match)
 {
-    if (sc->n_segs == sc->cap_segs) {
-        size_t cap = sc->cap_segs ? sc->cap_segs * 2 : 64;
-        struct tk_seg *v = realloc(sc->segs, cap * sizeof *v);
-        if (!v)
-            return false;
-        sc->segs = v;
-        sc->cap_segs = cap;
-    }
+    if (!tk_grow(&sc->segs, &sc->cap_segs, sc->n_segs, sizeof *sc->segs))
+        return false;
     sc->segs[sc->n_segs++] = (struct tk_seg){start, end, match};
     return true;
 }
