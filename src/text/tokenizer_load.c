@@ -358,11 +358,13 @@ static rmb_status parse_vocab(tk_bpe *bpe, const json_t *vocab, rmb_error *err)
     /* Most BPE lookups are of single characters: a direct table for them. */
     if (!(bpe->bmp_ids = malloc(0x10000 * sizeof *bpe->bmp_ids)))
         return rmb_fail(err, RMB_ENOMEM, "model.vocab: out of memory");
-    for (int32_t cp = 0; cp < 0x10000; cp++) {
-        rmb_buf c = {0};
-        utf8_append(&c, cp);
-        bpe->bmp_ids[cp] = c.oom ? -1 : tk_strmap_get(&bpe->vocab, c.data, c.len);
-        rmb_buf_free(&c);
+    memset(bpe->bmp_ids, 0xFF, 0x10000 * sizeof *bpe->bmp_ids);
+    for (size_t i = 0; i < bpe->vocab.n; i++) {
+        const char *k = tk_strmap_key(&bpe->vocab, i);
+        size_t len = bpe->vocab.ents[i].len;
+        int32_t cp;
+        if (len && len <= 3 && utf8_valid_prefix(k, len) == len && utf8_decode(k, &cp) == len)
+            bpe->bmp_ids[cp] = bpe->vocab.ents[i].val;
     }
     for (int b = 0; b < 256; b++) {
         char name[8];
