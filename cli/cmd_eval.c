@@ -22,6 +22,9 @@ static const char usage[] =
     "                       random[:SEED]   reproducible random scores (default seed 0)\n"
     "                       results:FILE    rewards from a results file (pairwise.json/bon.json\n"
     "                                       of rmb or the original harness; JSON array or JSONL)\n"
+    "                       vllm:URL[#MODEL]   a reward model served by vLLM (docs/remote.md)\n"
+    "                       sglang:URL[#MODEL] a reward model served by SGLang (needs --tokenizer)\n"
+    "                       judge:URL#MODEL    an LLM judge over an OpenAI-compatible API\n"
     "  --data DIR         the RMB_dataset directory (default: $RMB_DATA, ./RMB_dataset,\n"
     "                     ../shared/RMB_dataset)\n"
     "  --subset PATTERN   only scenarios whose category_path matches: a plain pattern is a\n"
@@ -36,7 +39,10 @@ static const char usage[] =
     "  --compute MODE     exact (default) or bf16, for the native engine\n"
     "  --tokenizer DIR    tokenize locally with this model directory (remote scorers)\n"
     "  --api-key-env VAR  environment variable holding the API key (default OPENAI_API_KEY)\n"
-    "  --in-flight N      concurrent requests for remote scorers\n"
+    "  --in-flight N      concurrent requests for remote scorers (default 32)\n"
+    "  --timeout SECONDS  remote: seconds per request attempt (default 300)\n"
+    "  --max-attempts N   remote: attempts per request before the item fails (default 4)\n"
+    "  --judge-prompt FILE  judges: a prompt file {\"system\", \"user\"} (default MT-Bench pairwise)\n"
     "  -q, --quiet        no progress display\n"
     "  -h, --help         this help\n"
     "\n"
@@ -49,7 +55,7 @@ static const char usage[] =
     "exit status: 0 success, 1 data or runtime error, 2 usage error\n";
 
 enum { OPT_DATA = 256, OPT_SUBSET, OPT_OUT, OPT_MAXLEN, OPT_TRUNC, OPT_THREADS, OPT_COMPUTE,
-       OPT_TOKENIZER, OPT_APIKEY, OPT_INFLIGHT };
+       OPT_TOKENIZER, OPT_APIKEY, OPT_INFLIGHT, OPT_TIMEOUT, OPT_ATTEMPTS, OPT_JUDGE_PROMPT };
 
 static const struct option long_options[] = {
     {"model", required_argument, NULL, 'm'},
@@ -63,6 +69,9 @@ static const struct option long_options[] = {
     {"tokenizer", required_argument, NULL, OPT_TOKENIZER},
     {"api-key-env", required_argument, NULL, OPT_APIKEY},
     {"in-flight", required_argument, NULL, OPT_INFLIGHT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"max-attempts", required_argument, NULL, OPT_ATTEMPTS},
+    {"judge-prompt", required_argument, NULL, OPT_JUDGE_PROMPT},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -107,6 +116,18 @@ int cmd_eval(int argc, char **argv)
             if (!cli_parse_int(optarg, &opt.scorer.in_flight) || opt.scorer.in_flight == 0)
                 code = cli_usage_error("eval", "--in-flight %s: expected a number >= 1", optarg);
             break;
+        case OPT_TIMEOUT: {
+            int seconds;
+            if (!cli_parse_int(optarg, &seconds) || seconds == 0)
+                code = cli_usage_error("eval", "--timeout %s: expected a number of seconds >= 1", optarg);
+            opt.scorer.timeout_s = seconds;
+            break;
+        }
+        case OPT_ATTEMPTS:
+            if (!cli_parse_int(optarg, &opt.scorer.max_attempts) || opt.scorer.max_attempts == 0)
+                code = cli_usage_error("eval", "--max-attempts %s: expected a number >= 1", optarg);
+            break;
+        case OPT_JUDGE_PROMPT: opt.scorer.judge_prompt = optarg; break;
         case 'q': quiet = true; break;
         case 'h': fputs(usage, stdout); free(patterns); return EXIT_OK;
         default: code = cli_usage_error("eval", "invalid option"); break;
