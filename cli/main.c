@@ -16,6 +16,8 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "encode JSONL texts with a Hugging Face tokenizer (debugging)"},
     {"render", cmd_render, "render JSONL conversations with a model's chat template (debugging)"},
     {"score", cmd_score, "score JSONL conversations with a reward model"},
+    {"compare", cmd_compare, "a leaderboard of several runs with confidence intervals"},
+    {"report", cmd_report, "a self-contained HTML report of one or more runs"},
 };
 
 static void print_help(FILE *out)

@@ -1,0 +1,11 @@
+/* rmb report: not built yet (issue 7). */
+#include "cli.h"
+
+#include <stdio.h>
+
+int cmd_report(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    fputs("rmb report: not available in this build yet\n", stderr);
+    return EXIT_RUNTIME;
+}
