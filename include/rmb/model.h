@@ -56,6 +56,18 @@ size_t rmb_model_weight_bytes(const rmb_model *m);
 rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *scores,
                            rmb_error *err);
 
+/* Scores count sequences: sequence i is ids[i][0..n[i]).  Writes
+ * rmb_model_n_outputs() values per sequence to scores[i * n_outputs ...] and
+ * item_err[i] (status RMB_OK, or why that one sequence failed, as
+ * rmb_model_score would).  The sequences may share leading ids (one
+ * conversation's prefix before each of its answers): the model is free to
+ * compute what they share once and to pack short sequences into one pass,
+ * but every score equals what rmb_model_score gives for that sequence alone.
+ * Returns non-OK only when the whole call failed (out of memory). */
+rmb_status rmb_model_score_batch(rmb_model *m, const int32_t *const *ids, const size_t *n,
+                                 size_t count, float *scores, rmb_error *item_err,
+                                 rmb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

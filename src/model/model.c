@@ -172,3 +172,17 @@ rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *sc
         last--;
     return rmb_net_forward(&m->net, &m->scratch, ids, last + 1, scores, err);
 }
+
+rmb_status rmb_model_score_batch(rmb_model *m, const int32_t *const *ids, const size_t *n,
+                                 size_t count, float *scores, rmb_error *item_err,
+                                 rmb_error *err)
+{
+    size_t n_out = (size_t)rmb_model_n_outputs(m);
+    for (size_t i = 0; i < count; i++) {
+        item_err[i].status = RMB_OK;
+        rmb_status st = rmb_model_score(m, ids[i], n[i], scores + i * n_out, &item_err[i]);
+        if (st == RMB_ENOMEM)
+            return rmb_fail(err, st, "%s", item_err[i].msg);
+    }
+    return RMB_OK;
+}
