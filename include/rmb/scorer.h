@@ -25,7 +25,8 @@ typedef struct rmb_sequence {
 /* Options every scorer may read; each ignores what does not apply to it.
  * Zero-initialised means defaults. */
 typedef struct rmb_scorer_options {
-    int max_length;         /* tokens; 0 = scorer's default */
+    int max_length;         /* tokens; 0 = the scorer's default (2048, RMB's, for model
+                               scorers), negative = the model's context length */
     const char *truncation; /* "left", "right", "none"; NULL = "left" */
     int threads;            /* 0 = all cores */
     const char *compute;    /* "exact" (default) or "bf16" */
@@ -68,6 +69,12 @@ typedef struct rmb_scorer_ops {
      * statistics for summary.json's "scorer" field; NULL if none. */
     char *(*report)(rmb_scorer *self);
     void (*destroy)(rmb_scorer *self);
+    /* Optional, for models with several outputs (multi-label heads, ArmoRM's
+     * objectives): as score, but writes n_outputs values per sequence to
+     * outputs[i * n_outputs ...]; the first is what score writes. */
+    rmb_status (*score_outputs)(rmb_scorer *self, const rmb_sequence *seqs, size_t n,
+                                double *outputs, rmb_error *item_err, const rmb_context *ctx,
+                                rmb_error *err);
 } rmb_scorer_ops;
 
 struct rmb_scorer {
@@ -75,15 +82,22 @@ struct rmb_scorer {
     char *name;        /* short, file-name safe: "length", "random-7", a model's directory name */
     char *fingerprint; /* identifies everything that changes a score (model, options) */
     size_t batch_size; /* sequences the caller should hand over per score() call */
+    size_t n_outputs;  /* values per sequence from rmb_scorer_score_outputs (>= 1) */
 };
 
-/* Opens the scorer named by a --model spec: "length", "random[:SEED]", or
- * any spec registered by another backend.  "results:FILE" is not a scorer
+/* Opens the scorer named by a --model spec: "length", "random[:SEED]", a
+ * model directory (one holding config.json: the native engine), or any spec
+ * registered by another backend.  "results:FILE" is not a scorer
  * (see rmb/eval.h). */
 rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_options *opt,
                            rmb_error *err);
 rmb_status rmb_scorer_score(rmb_scorer *s, const rmb_sequence *seqs, size_t n, double *scores,
                             rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
+/* As rmb_scorer_score, with all s->n_outputs values per sequence in
+ * outputs[i * n_outputs ...] (just the score for one-output scorers). */
+rmb_status rmb_scorer_score_outputs(rmb_scorer *s, const rmb_sequence *seqs, size_t n,
+                                    double *outputs, rmb_error *item_err, const rmb_context *ctx,
+                                    rmb_error *err);
 void rmb_scorer_close(rmb_scorer *s);
 
 /* 64-bit identity of a sequence's text (FNV-1a over the canonical bytes:

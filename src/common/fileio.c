@@ -1,8 +1,11 @@
 #include "common/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,5 +139,137 @@ rmb_status rmb_write_file_atomic(const char *path, const char *text, size_t len,
     fwrite(text, 1, len, f.fp);
     st = rmb_outfile_commit(&f, err);
     rmb_outfile_discard(&f);
+    return st;
+}
+
+const char *rmb_path_last(const char *path, size_t *len)
+{
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    *len = end - start;
+    return path + start;
+}
+
+#define DIGEST_PRIME 0x100000001b3ULL
+
+static uint64_t digest_bytes(uint64_t h, const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w = 0;
+        for (int k = 7; k >= 0; k--)
+            w = w << 8 | p[i + (size_t)k];
+        h = (h ^ w) * DIGEST_PRIME;
+    }
+    if (i < len) {
+        uint64_t w = 0;
+        for (size_t k = len; k-- > i;)
+            w = w << 8 | p[k];
+        h = (h ^ w) * DIGEST_PRIME;
+    }
+    return h;
+}
+
+/* Memory-maps the file so that a model's weights are read once, in place. */
+static rmb_status digest_file(uint64_t *h, const char *path, rmb_error *err)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return rmb_fail(err, RMB_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return rmb_fail(err, RMB_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    size_t size = (size_t)st.st_size;
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (size && map == MAP_FAILED)
+        return rmb_fail(err, RMB_EIO, "%s: cannot map: %s", path, strerror(errno));
+    uint64_t len = size;
+    *h = digest_bytes(*h, (const unsigned char *)&len, sizeof len);
+    *h = digest_bytes(*h, map, size);
+    if (size)
+        munmap(map, size);
+    return RMB_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int has_suffix(const char *name, const char *const *suffixes, size_t n)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (len >= k && !strcmp(name + len - k, suffixes[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* The names in dir that end in one of suffixes, sorted. */
+static rmb_status list_names(const char *dir, const char *const *suffixes, size_t n_suffixes,
+                             char ***names, size_t *count, rmb_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return rmb_fail(err, RMB_EIO, "%s: cannot open the directory: %s", dir, strerror(errno));
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    rmb_status st = RMB_OK;
+    for (struct dirent *e; st == RMB_OK && (e = readdir(d));) {
+        if (!has_suffix(e->d_name, suffixes, n_suffixes))
+            continue;
+        if (n == cap) {
+            char **grown = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+            if (!grown) {
+                st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+                break;
+            }
+            v = grown;
+        }
+        if (!(v[n] = strdup(e->d_name)))
+            st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+        else
+            n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof *v, name_cmp);
+    *names = v;
+    *count = n;
+    return st;
+}
+
+rmb_status rmb_digest_dir(uint64_t h, const char *dir, const char *const *suffixes,
+                          size_t n_suffixes, uint64_t *out, rmb_error *err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    rmb_status st = list_names(dir, suffixes, n_suffixes, &names, &n, err);
+    for (size_t i = 0; i < n; i++) {
+        if (st == RMB_OK) {
+            h = digest_bytes(h, (const unsigned char *)names[i], strlen(names[i]) + 1);
+            size_t len = strlen(dir) + strlen(names[i]) + 2;
+            char *path = malloc(len);
+            if (!path)
+                st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+            else {
+                snprintf(path, len, "%s/%s", dir, names[i]);
+                st = digest_file(&h, path, err);
+                free(path);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    *out = h;
     return st;
 }

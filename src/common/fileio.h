@@ -4,6 +4,7 @@
 
 #include "rmb/common.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Reads path into a NUL-terminated buffer the caller frees. */
@@ -32,5 +33,18 @@ void rmb_outfile_discard(rmb_outfile *f);
 
 /* Writes text to path atomically. */
 rmb_status rmb_write_file_atomic(const char *path, const char *text, size_t len, rmb_error *err);
+
+/* The last component of path, trailing slashes ignored: returns where it
+ * starts in path and sets *len ("a/b/" gives "b"). */
+const char *rmb_path_last(const char *path, size_t *len);
+
+/* A stable 64-bit digest of the files in dir whose names end in one of
+ * suffixes, taken in name order (names and contents), continuing from h
+ * (start with RMB_FNV_OFFSET): FNV-1a over 64-bit little-endian words, the
+ * tail zero-padded.  It identifies a model's files in stored fingerprints,
+ * so it never changes between versions.  A file that cannot be read is an
+ * error naming it. */
+rmb_status rmb_digest_dir(uint64_t h, const char *dir, const char *const *suffixes,
+                          size_t n_suffixes, uint64_t *out, rmb_error *err);
 
 #endif

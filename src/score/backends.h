@@ -20,6 +20,11 @@ rmb_status rmb_sglang_scorer_open(rmb_scorer **out, const char *spec, const char
 rmb_status rmb_judge_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                  const rmb_scorer_options *opt, rmb_error *err);
 
+/* The native engine on a Hugging Face checkpoint directory (spec = the
+ * directory; docs/native-engine.md). */
+rmb_status rmb_native_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
+                                  const rmb_scorer_options *opt, rmb_error *err);
+
 /* Allocates a scorer with the common fields set; NULL when out of memory. */
 rmb_scorer *rmb_scorer_new(size_t size, const rmb_scorer_ops *ops, const char *name,
                            const char *fingerprint, size_t batch_size);

@@ -34,7 +34,7 @@ static rmb_status length_score(rmb_scorer *self, const rmb_sequence *seqs, size_
     return RMB_OK;
 }
 
-static const rmb_scorer_ops length_ops = {length_score, NULL, NULL, baseline_destroy};
+static const rmb_scorer_ops length_ops = {.score = length_score, .destroy = baseline_destroy};
 
 rmb_status rmb_length_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                   const rmb_scorer_options *opt, rmb_error *err)
@@ -74,7 +74,7 @@ static rmb_status random_score(rmb_scorer *self, const rmb_sequence *seqs, size_
     return RMB_OK;
 }
 
-static const rmb_scorer_ops random_ops = {random_score, NULL, NULL, baseline_destroy};
+static const rmb_scorer_ops random_ops = {.score = random_score, .destroy = baseline_destroy};
 
 rmb_status rmb_random_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                   const rmb_scorer_options *opt, rmb_error *err)

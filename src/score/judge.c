@@ -320,7 +320,8 @@ static void judge_destroy(rmb_scorer *self)
     rmb_scorer_free(self);
 }
 
-static const rmb_scorer_ops judge_ops = {NULL, judge_compare, judge_report, judge_destroy};
+static const rmb_scorer_ops judge_ops = {
+    .compare = judge_compare, .report = judge_report, .destroy = judge_destroy};
 
 static rmb_status open_log(judge_scorer *j, const char *dir, rmb_error *err)
 {

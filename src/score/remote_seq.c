@@ -155,7 +155,8 @@ static void remote_destroy(rmb_scorer *base)
     rmb_scorer_free(base);
 }
 
-static const rmb_scorer_ops remote_ops = {remote_score, NULL, remote_report, remote_destroy};
+static const rmb_scorer_ops remote_ops = {
+    .score = remote_score, .report = remote_report, .destroy = remote_destroy};
 
 /* ---- opening ---- */
 

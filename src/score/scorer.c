@@ -3,8 +3,10 @@
 
 #include "common/hashmap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct backend {
     const char *name; /* the spec is NAME or NAME:ARG */
@@ -20,6 +22,27 @@ static const backend backends[] = {
     {"judge", 2, rmb_judge_scorer_open},
 };
 
+/* A spec naming a directory is a checkpoint for the native engine; a
+ * directory without config.json is a mistake worth naming. */
+static int is_directory(const char *spec)
+{
+    struct stat st;
+    return stat(spec, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static rmb_status open_model_dir(rmb_scorer **out, const char *spec,
+                                 const rmb_scorer_options *opt, rmb_error *err)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/config.json", spec);
+    if (stat(path, &st) != 0)
+        return rmb_fail(err, RMB_EUSAGE,
+                        "--model %s: a directory without config.json is not a model checkpoint",
+                        spec);
+    return rmb_native_scorer_open(out, spec, NULL, opt, err);
+}
+
 rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_options *opt,
                            rmb_error *err)
 {
@@ -27,6 +50,8 @@ rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_
     if (!opt)
         opt = &defaults;
     *out = NULL;
+    if (is_directory(spec))
+        return open_model_dir(out, spec, opt, err);
     const char *colon = strchr(spec, ':');
     size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
@@ -41,8 +66,9 @@ rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_
         return b->open(out, spec, colon ? colon + 1 : NULL, opt, err);
     }
     return rmb_fail(err, RMB_EUSAGE,
-                    "--model %s: unknown model spec (expected length, random[:SEED], results:FILE, "
-                    "vllm:URL[#MODEL], sglang:URL[#MODEL] or judge:URL#MODEL)",
+                    "--model %s: unknown model spec (expected a model directory, length, "
+                    "random[:SEED], results:FILE, vllm:URL[#MODEL], sglang:URL[#MODEL] or "
+                    "judge:URL#MODEL)",
                     spec);
 }
 
@@ -52,6 +78,17 @@ rmb_status rmb_scorer_score(rmb_scorer *s, const rmb_sequence *seqs, size_t n, d
     if (rmb_canceled(ctx))
         return rmb_fail(err, RMB_ECANCELED, "canceled");
     return s->ops->score(s, seqs, n, scores, item_err, ctx, err);
+}
+
+rmb_status rmb_scorer_score_outputs(rmb_scorer *s, const rmb_sequence *seqs, size_t n,
+                                    double *outputs, rmb_error *item_err, const rmb_context *ctx,
+                                    rmb_error *err)
+{
+    if (!s->ops->score_outputs)
+        return rmb_scorer_score(s, seqs, n, outputs, item_err, ctx, err);
+    if (rmb_canceled(ctx))
+        return rmb_fail(err, RMB_ECANCELED, "canceled");
+    return s->ops->score_outputs(s, seqs, n, outputs, item_err, ctx, err);
 }
 
 void rmb_scorer_close(rmb_scorer *s)
@@ -70,6 +107,7 @@ rmb_scorer *rmb_scorer_new(size_t size, const rmb_scorer_ops *ops, const char *n
     s->name = strdup(name);
     s->fingerprint = strdup(fingerprint);
     s->batch_size = batch_size;
+    s->n_outputs = 1;
     if (!s->name || !s->fingerprint) {
         rmb_scorer_free(s);
         return NULL;

@@ -1,0 +1,112 @@
+/* Local prompt encoding shared by the scorers that feed token ids. */
+#include "score/encode.h"
+
+#include "common/fileio.h"
+#include "common/hashmap.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void rmb_encoder_close(rmb_encoder *e)
+{
+    if (!e)
+        return;
+    rmb_tokenizer_close(e->tok);
+    rmb_chat_template_close(e->tpl);
+    free(e);
+}
+
+static rmb_status resolve_max_length(int max_length, int context_length, int *out,
+                                     rmb_error *err)
+{
+    if (max_length > 0)
+        *out = max_length;
+    else if (max_length == 0)
+        *out = RMB_DEFAULT_MAX_LENGTH;
+    else if (context_length > 0)
+        *out = context_length;
+    else
+        return rmb_fail(err, RMB_EUSAGE,
+                        "max length: the model's context length is unknown; give --max-length N");
+    return RMB_OK;
+}
+
+rmb_status rmb_encoder_open(rmb_encoder **out, const char *dir, int max_length,
+                            const char *truncation, int context_length, rmb_error *err)
+{
+    static const char *const text_files[] = {"tokenizer.json", "tokenizer_config.json",
+                                             "chat_template.jinja"};
+    *out = NULL;
+    rmb_encoder *e = calloc(1, sizeof *e);
+    if (!e)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    rmb_prompt_options_default(&e->prompt);
+    rmb_status st = resolve_max_length(max_length, context_length, &e->prompt.max_length, err);
+    if (st == RMB_OK)
+        st = rmb_truncation_parse(truncation ? truncation : "left", &e->prompt.truncation, err);
+    if (st == RMB_OK)
+        st = rmb_tokenizer_open(&e->tok, dir, err);
+    if (st == RMB_OK)
+        st = rmb_chat_template_open(&e->tpl, dir, err);
+    if (st == RMB_OK)
+        st = rmb_digest_dir(RMB_FNV_OFFSET, dir, text_files, 3, &e->digest, err);
+    if (st) {
+        rmb_encoder_close(e);
+        return st;
+    }
+    *out = e;
+    return RMB_OK;
+}
+
+/* Encodes without a limit first, so that truncation is counted, then again
+ * with it for the few sequences that are too long (the prompt module
+ * truncates as Hugging Face does, special tokens included). */
+static rmb_status encode_one(rmb_encoder *e, const rmb_sequence *s, int32_t **ids, size_t *n,
+                             rmb_error *err)
+{
+    rmb_prompt_options unlimited = e->prompt;
+    unlimited.max_length = 0;
+    rmb_status st = rmb_prompt_encode(e->tok, e->tpl, s->conversation, s->answer, &unlimited,
+                                      ids, n, err);
+    if (st || e->prompt.truncation == RMB_TRUNCATE_NONE ||
+        *n <= (size_t)e->prompt.max_length)
+        return st;
+    e->truncated++;
+    free(*ids);
+    *ids = NULL;
+    return rmb_prompt_encode(e->tok, e->tpl, s->conversation, s->answer, &e->prompt, ids, n,
+                             err);
+}
+
+void rmb_encoder_encode(rmb_encoder *e, const rmb_sequence *seqs, size_t n, int32_t **ids,
+                        size_t *n_ids, rmb_error *item_err)
+{
+    for (size_t i = 0; i < n; i++) {
+        item_err[i].status = RMB_OK;
+        ids[i] = NULL;
+        n_ids[i] = 0;
+        if (encode_one(e, &seqs[i], &ids[i], &n_ids[i], &item_err[i]) == RMB_OK) {
+            e->encoded++;
+            e->tokens += n_ids[i];
+        }
+    }
+}
+
+static const char *const sides[] = {"left", "right", "none"}; /* by rmb_truncation */
+
+void rmb_encoder_describe(const rmb_encoder *e, char *out, size_t size)
+{
+    snprintf(out, size, "max_length=%d truncation=%s template+tokenizer=%016" PRIx64,
+             e->prompt.max_length, sides[e->prompt.truncation], e->digest);
+}
+
+int rmb_encoder_report(const rmb_encoder *e, json_t *obj)
+{
+    return json_object_set_new(obj, "max_length", json_integer(e->prompt.max_length)) ||
+           json_object_set_new(obj, "truncation", json_string(sides[e->prompt.truncation])) ||
+           json_object_set_new(obj, "sequences", json_integer((json_int_t)e->encoded)) ||
+           json_object_set_new(obj, "tokens", json_integer((json_int_t)e->tokens)) ||
+           json_object_set_new(obj, "truncated", json_integer((json_int_t)e->truncated));
+}
