@@ -20,10 +20,17 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import checkpoint  # noqa: E402
 import reference  # noqa: E402
 
 ORACLES = os.path.join(HERE, "..", "oracles", "node_modules")
 TOL = 1e-4
+QWEN3_TINY_3 = {
+    "architectures": ["Qwen3ForSequenceClassification"], "hidden_size": 32,
+    "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "num_key_value_heads": 1, "head_dim": 16, "vocab_size": 151669,
+    "max_position_embeddings": 40960, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+    "pad_token_id": 151643, "num_labels": 3}
 
 CONVERSATIONS = [
     [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
@@ -98,6 +105,44 @@ def check_score(rmb, model_dir):
     assert b"stdin line 4" in p.stderr, p.stderr
 
 
+def run_score(rmb, model_dir, conversations, *flags):
+    lines = "".join(json.dumps({"id": k, "messages": c}) + "\n" for k, c in enumerate(conversations))
+    p = subprocess.run([rmb, "score", "--model", model_dir, "--threads", "2", *flags],
+                       input=lines.encode(), capture_output=True)
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    return [json.loads(l) for l in p.stdout.decode().splitlines()]
+
+
+def check_truncation(rmb, model_dir):
+    """--max-length 8 keeps the last 8 ids (left, RMB's default), --truncation
+    right the first 8, none all of them."""
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    W = read_safetensors(os.path.join(model_dir, "model.safetensors"))
+    ids = encode(model_dir, [render(model_dir, c) for c in CONVERSATIONS])
+    for flags, cut in ((["--max-length", "8"], lambda x: x[-8:]),
+                       (["--max-length", "8", "--truncation", "right"], lambda x: x[:8]),
+                       (["--max-length", "8", "--truncation", "none"], lambda x: x)):
+        got = run_score(rmb, model_dir, CONVERSATIONS, *flags)
+        for k, g in enumerate(got):
+            w = float(reference.score(cfg, W, cut(ids[k]))[0])
+            assert abs(g["score"] - w) <= TOL * max(1.0, abs(w)), (flags, k, g["score"], w)
+
+
+def check_multi_label(rmb, out_dir):
+    """A head with 3 labels: "score" is the first, "scores" all of them."""
+    cfg = QWEN3_TINY_3
+    model_dir = os.path.join(out_dir, "qwen3_tiny_3labels")
+    W = checkpoint.write_model(model_dir, cfg, "F32", seed=11)
+    ids = encode(model_dir, [render(model_dir, c) for c in CONVERSATIONS])
+    got = run_score(rmb, model_dir, CONVERSATIONS)
+    for k, g in enumerate(got):
+        want = [float(x) for x in reference.score(cfg, W, ids[k])]
+        assert len(want) == 3 and len(g["scores"]) == 3, g
+        assert g["score"] == g["scores"][0], g
+        for a, b in zip(g["scores"], want):
+            assert abs(a - b) <= TOL * max(1.0, abs(b)), (k, g["scores"], want)
+
+
 def check_eval(rmb, model_dir, data_dir, out_dir):
     subset = "BoN_set/Helpfulness/Classification/Quality and Compliance Assessment"
     p = subprocess.run([rmb, "eval", "--model", model_dir, "--data", data_dir, "--subset", subset,
@@ -111,6 +156,8 @@ def main():
     rmb, model_dir, data_dir, out_dir = sys.argv[1:5]
     torch.set_num_threads(1)
     check_score(rmb, model_dir)
+    check_truncation(rmb, model_dir)
+    check_multi_label(rmb, out_dir)
     check_eval(rmb, model_dir, data_dir, out_dir)
     print("ok")
 
