@@ -15,6 +15,7 @@ pkgs=(
   python3-jinja2         # chat-template oracle
   python3-torch          # model oracle
   libmicrohttpd-dev      # test HTTP server for remote scorers
+  chromium               # renders rmb report's HTML headless in the tests
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "eval/summary.h"
 
 #include "common/buf.h"
+#include "eval/analysis.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -127,6 +128,9 @@ char *rmb_summary_json(const rmb_metrics *m, const rmb_coverage *c, const rmb_ru
                             json_pack("{s:I, s:I}", "sequences", (json_int_t)info->naive_sequences,
                                       "distinct", (json_int_t)info->distinct_sequences));
     }
+    if (info->outcomes)
+        json_object_set_new(root, "analysis",
+                            rmb_analysis_json(info->outcomes, info->n_outcomes, info->scorer_report));
     if (info->scorer_report) {
         json_t *rep = json_loads(info->scorer_report, 0, NULL);
         json_object_set_new(root, "scorer_report", rep ? rep : json_string(info->scorer_report));

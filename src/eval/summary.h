@@ -26,6 +26,8 @@ typedef struct rmb_run_info {
     const char *results_file;  /* for results:FILE runs */
     size_t unknown_uids;       /* results records the dataset lacks */
     size_t is_correct_mismatches;
+    const rmb_outcome *outcomes; /* the scored items, for the analyses (eval/analysis.h); */
+    size_t n_outcomes;           /* NULL: summary.json has no "analysis" */
 } rmb_run_info;
 
 /* missing is malloc'ed (pointing at static strings): free it. */

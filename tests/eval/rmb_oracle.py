@@ -11,6 +11,7 @@ Metric rules (the RMB reference harness):
 import fnmatch
 import glob
 import json
+import math
 import os
 
 MASK64 = (1 << 64) - 1
@@ -134,3 +135,96 @@ def metrics(scored):
     out["categories"] = [{"set": s, "category": k, "accuracy": acc(c), "correct": c[0], "total": c[1]}
                          for (s, k), c in sorted(cats.items(), key=lambda kv: (kv[0][0] != "pairwise", kv[0][1].encode()))]
     return out
+
+
+# ---- the analyses every run records (summary.json "analysis", docs/report.md) ----
+
+def quantile7(sorted_values, p):
+    """Linear interpolation between order statistics (numpy's default, "type 7")."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    h = (n - 1) * p
+    lo = math.floor(h)
+    hi = min(lo + 1, n - 1)
+    return sorted_values[lo] + (h - lo) * (sorted_values[hi] - sorted_values[lo])
+
+
+def _rate(part, total):
+    return part / total if total else None
+
+
+def _length_group(answers):
+    pref = len(answers[0])
+    others = [len(a) for a in answers[1:]]
+    if all(pref > o for o in others):
+        return "longer"
+    if all(pref < o for o in others):
+        return "shorter"
+    return "other"
+
+
+def _distribution(values, lo, hi, bins=20):
+    v = sorted(values)
+    n = len(v)
+    if n == 0:
+        return {"count": 0}
+    total = 0.0
+    for x in v:
+        total += x
+    mean = total / n
+    sq = 0.0
+    for x in v:
+        sq += (x - mean) * (x - mean)
+    counts = [0] * bins
+    for x in v:
+        pos = (x - lo) / (hi - lo) * bins if hi > lo else 0
+        counts[min(int(pos), bins - 1)] += 1
+    out = {"count": n, "mean": mean, "sd": math.sqrt(sq / n), "min": v[0], "max": v[-1], "histogram": counts}
+    for name, p in (("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)):
+        out[name] = quantile7(v, p)
+    return out
+
+
+def analysis(items, position_consistency=None):
+    """summary.json's "analysis" from (set, goal, answer texts or None, rewards) per item."""
+    goals, sets = ("helpfulness", "harmlessness"), ("pairwise", "bon")
+    ties = {(g, s): [0, 0] for g in goals for s in sets}
+    groups = ("longer", "shorter", "other")
+    lens = {(g, s): {k: [0, 0] for k in groups} for g in goals for s in sets}
+    have_texts = all(texts is not None for _, _, texts, _ in items)
+    for s, g, texts, rw in items:
+        tie = rw[0] == max(rw[1:])
+        ties[(g, s)][0] += tie
+        ties[(g, s)][1] += 1
+        if have_texts:
+            c = lens[(g, s)][_length_group(texts)]
+            c[0] += correct(rw)
+            c[1] += 1
+    tie_rate = {"all": _rate(sum(t[0] for t in ties.values()), len(items))}
+    for g in goals:
+        tie_rate[g] = {s: _rate(*ties[(g, s)]) for s in sets}
+
+    def length_json(counts):
+        out = {k: {"accuracy": _rate(*counts[k]), "correct": counts[k][0], "total": counts[k][1]} for k in groups}
+        out["length_baseline_accuracy"] = _rate(counts["longer"][1], sum(c[1] for c in counts.values()))
+        return out
+
+    length_bias = None
+    if have_texts:
+        pooled = {k: [sum(lens[key][k][i] for key in lens) for i in (0, 1)] for k in groups}
+        length_bias = {"all": length_json(pooled)}
+        for g in goals:
+            length_bias[g] = {s: length_json(lens[(g, s)]) for s in sets}
+
+    dist = {}
+    for g in goals:
+        pref = [rw[0] for s, gg, _, rw in items if gg == g and math.isfinite(rw[0])]
+        other = [x for s, gg, _, rw in items if gg == g for x in rw[1:] if math.isfinite(x)]
+        both = pref + other
+        lo = min(both) if both else None
+        hi = max(both) if both else None
+        dist[g] = {"preferred": _distribution(pref, lo, hi), "other": _distribution(other, lo, hi),
+                   "bins_min": lo, "bins_max": hi}
+    return {"tie_rate": tie_rate, "length_bias": length_bias, "score_distribution": dist,
+            "position_consistency": position_consistency}

@@ -1,0 +1,28 @@
+/* The analyses every run records beside its metrics (summary.json's
+ * "analysis"; docs/report.md):
+ * - tie_rate: the share of items whose preferred answer only tied the best
+ *   other one, per goal and set and over all items;
+ * - length_bias: accuracy on the items whose preferred answer is strictly the
+ *   longest ("longer": exactly where the length baseline is right), strictly
+ *   the shortest ("shorter") and the rest ("other"), with the length
+ *   baseline's accuracy (the share of "longer") beside it; lengths in Unicode
+ *   code points as the length scorer counts them; null without answer texts;
+ * - score_distribution: per goal, the preferred answers' scores and the
+ *   others': count, mean, population sd, min, 5/25/50/75/95th percentiles
+ *   (type 7), max, and 20 equal bins over the goal's [min, max];
+ * - position_consistency: for judges, the share of comparisons whose verdict
+ *   survived swapping the answers (from the scorer's report), else null. */
+#ifndef RMB_EVAL_ANALYSIS_H
+#define RMB_EVAL_ANALYSIS_H
+
+#include "rmb/metrics.h"
+
+#include <jansson.h>
+
+#define RMB_ANALYSIS_BINS 20
+
+/* scorer_report: the scorer's report as JSON text, or NULL.  NULL when out
+ * of memory. */
+json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, const char *scorer_report);
+
+#endif
