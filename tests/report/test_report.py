@@ -4,7 +4,8 @@ Every leaderboard number (accuracies, bootstrap intervals, paired p-values,
 ranks) must equal the independent Python implementation (bootstrap_oracle.py)
 on the same scores and seeds; every run's analyses must equal rmb_oracle's;
 the report must render in headless Chromium with every chart present.
-usage: test_report.py RMB_BINARY DATA_DIR OUT_DIR (the screenshot goes there)"""
+usage: test_report.py RMB_BINARY DATA_DIR OUT_DIR [FAKE_SERVER]
+(the screenshot goes to OUT_DIR; FAKE_SERVER, tests/remote's, serves a judge)"""
 import json
 import math
 import os
@@ -20,6 +21,7 @@ import bootstrap_oracle as boot  # noqa: E402
 import rmb_oracle as oracle  # noqa: E402
 
 RMB, DATA, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+FAKE_SERVER = sys.argv[4] if len(sys.argv) > 4 else None
 SUBSET = ["*/Harmlessness/S1", "*/Helpfulness/Code/*"]
 failures = []
 
@@ -182,6 +184,30 @@ def test_empty_sets(tmp):
           f"no overall: ACC null, equal ranks ({rank})")
 
 
+def test_judge(tmp):
+    """A judge's position consistency reaches the analyses (a single-run comparison)."""
+    if not FAKE_SERVER:
+        print("note: no fake server given: the judge check is skipped")
+        return
+    server = subprocess.Popen([FAKE_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = server.stdout.readline().strip()
+        d = os.path.join(tmp, "judge")
+        p = run(["eval", "--model", f"judge:http://127.0.0.1:{port}/v1#judge", "--data", DATA,
+                 "--subset", "Pairwise_set/Harmlessness/S1", "--out", d, "-q"])
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+    if p.returncode:
+        return
+    rate = load(os.path.join(d, "summary.json"))["scorer_report"]["position_consistency_rate"]
+    out = os.path.join(tmp, "judge-board")
+    if run(["compare", d, "--bootstrap", "20", "--out", out, "-q"]).returncode == 0:
+        board = load(os.path.join(out, "leaderboard.json"))
+        check(board["runs"][0]["analysis"]["position_consistency"] == rate, "the judge's position consistency")
+        check(board["groups"][1]["results"][0]["p_vs_best"] is None, "a single run is its own best")
+
+
 def test_summary_analysis(runs):
     """summary.json's analysis, when rmb eval records one, equals the oracle on the run's items."""
     items = {(s, uid): (path, answers) for s, uid, path, conv, answers in oracle.load_items(DATA)}
@@ -285,6 +311,7 @@ def main():
             return 1
         status = 0
         for name, t in (("compare", lambda: test_compare(runs, tmp)), ("empty sets", lambda: test_empty_sets(tmp)),
+                        ("judge", lambda: test_judge(tmp)),
                         ("summary analysis", lambda: test_summary_analysis(runs)),
                         ("report", lambda: test_report(runs, tmp)), ("usage errors", lambda: test_usage_errors(runs, tmp))):
             before = len(failures)
