@@ -219,6 +219,8 @@ def test_summary_analysis(runs):
         recs = run_items(runs[model])
         want = oracle.analysis([(k[0], oracle.goal_of(items[k][0]), items[k][1], rw) for k, rw in recs.items()])
         check(s["analysis"] == want, f"{model}: summary.json analysis differs from the oracle")
+        md = open(os.path.join(runs[model], "summary.md")).read()
+        check(f"- tie rate: {want['tie_rate']['all']:.4f}" in md, f"{model}: summary.md shows the tie rate")
 
 
 class Dom(HTMLParser):
