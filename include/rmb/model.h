@@ -20,7 +20,10 @@ typedef struct rmb_model rmb_model;
 /* Zero-initialised means defaults. */
 typedef struct rmb_model_options {
     int threads;         /* worker threads including the caller; 0 = one per CPU */
-    const char *compute; /* "exact" (default, NULL): fp32 activations and accumulation */
+    const char *compute; /* "exact" (default, NULL): fp32 activations and accumulation;
+                          * "bf16": the projections' inputs rounded to bf16, products
+                          * summed in fp32 (AVX512-BF16 where the CPU has it, else a
+                          * slow reference); faster, scores differ slightly */
     const char *kernels; /* "scalar", "avx2", "avx512"; NULL = the best this CPU runs */
     int chunk_tokens;    /* tokens per pass through the weights; 0 = 256 */
 } rmb_model_options;
@@ -63,10 +66,26 @@ rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *sc
  * conversation's prefix before each of its answers): the model is free to
  * compute what they share once and to pack short sequences into one pass,
  * but every score equals what rmb_model_score gives for that sequence alone.
- * Returns non-OK only when the whole call failed (out of memory). */
+ * Returns non-OK only when the whole call failed (out of memory).
+ *
+ * How: neighbours sharing at least 16 leading ids run them once (their
+ * K/V serve every member, at the same positions), identical sequences run
+ * once, and what remains is packed into passes of a bounded number of
+ * tokens (pass_tokens), each row attending only
+ * within its own sequence.  Every row computes exactly what it computes
+ * alone, so the scores are bit-identical to rmb_model_score's. */
 rmb_status rmb_model_score_batch(rmb_model *m, const int32_t *const *ids, const size_t *n,
                                  size_t count, float *scores, rmb_error *item_err,
                                  rmb_error *err);
+
+/* The most tokens rmb_model_score_batch runs in one pass (a longer
+ * sequence runs alone); 0 restores the default, about 256 MiB of
+ * activations.  Scores do not depend on it. */
+void rmb_model_set_pass_tokens(rmb_model *m, size_t tokens);
+
+/* The last batch's plan: tokens of its valid sequences (the naive plan),
+ * token rows actually computed, and passes through the weights. */
+void rmb_model_batch_stats(const rmb_model *m, size_t *tokens, size_t *rows, size_t *passes);
 
 #ifdef __cplusplus
 }

@@ -298,18 +298,39 @@ static void gated_act(float *gate, const float *up, size_t n, rmb_act act)
 typedef struct attn_job {
     const rmb_net *net;
     rmb_scratch *s;
-    size_t r0, nt; /* chunk rows [r0, r0 + nt) of the sequence */
+    const rmb_pack *pk;
+    size_t r0, nt; /* chunk rows [r0, r0 + nt) of the pack */
     int window;
 } attn_job;
 
 #define ATTN_ROWS 16
 
-/* One head over a block of query rows: scores, softmax, weighted values. */
+/* Scores of q against key rows k[0..n) into p, returning their maximum. */
+static float attn_scores(const attn_job *j, const float *q, const float *k, size_t n, float *p,
+                         float max)
+{
+    const rmb_config *c = j->net->cfg;
+    const rmb_arch_desc *d = j->net->desc;
+    size_t hd = (size_t)c->head_dim, kvd = (size_t)c->n_kv_heads * hd;
+    for (size_t t = 0; t < n; t++) {
+        float sc = j->net->kern->dot(q, k + t * kvd, hd) * d->attn_scale;
+        if (d->attn_softcap > 0)
+            sc = tanhf(sc / d->attn_softcap) * d->attn_softcap;
+        p[t] = sc;
+        max = sc > max ? sc : max;
+    }
+    return max;
+}
+
+/* One head over a block of query rows: scores, softmax, weighted values.
+ * A row attends to positions lo..pos of its own sequence: positions below
+ * the span's plen are the shared prefix's rows, the rest its own rows, in
+ * position order either way, so a packed row computes exactly what it
+ * computes alone. */
 static void attn_task(void *arg, size_t task, int thread)
 {
     const attn_job *j = arg;
     const rmb_config *c = j->net->cfg;
-    const rmb_arch_desc *d = j->net->desc;
     const rmb_kernels *kern = j->net->kern;
     size_t hd = (size_t)c->head_dim, qd = (size_t)c->n_heads * hd, kvd = (size_t)c->n_kv_heads * hd;
     size_t h = task % (size_t)c->n_heads, blk = task / (size_t)c->n_heads;
@@ -317,24 +338,25 @@ static void attn_task(void *arg, size_t task, int thread)
     float *p = j->s->probs + (size_t)thread * j->s->cap;
     size_t rend = (blk + 1) * ATTN_ROWS < j->nt ? (blk + 1) * ATTN_ROWS : j->nt;
     for (size_t r = blk * ATTN_ROWS; r < rend; r++) {
-        size_t pos = j->r0 + r;
+        const rmb_span *sp = &j->pk->spans[j->pk->span_of[j->r0 + r]];
+        size_t pos = sp->plen + (j->r0 + r - sp->start);
         size_t lo = j->window && pos + 1 > (size_t)j->window ? pos + 1 - (size_t)j->window : 0;
+        /* [lo, pos] = prefix positions [lo, mid) then own positions [mid, pos] */
+        size_t mid = lo > sp->plen ? lo : sp->plen, n_pre = mid - lo, n = pos + 1 - lo;
         const float *q = j->s->q + r * qd + h * hd;
-        float max = -INFINITY;
-        for (size_t t = lo; t <= pos; t++) {
-            float sc = kern->dot(q, j->s->k + t * kvd + g * hd, hd) * d->attn_scale;
-            if (d->attn_softcap > 0)
-                sc = tanhf(sc / d->attn_softcap) * d->attn_softcap;
-            p[t - lo] = sc;
-            max = sc > max ? sc : max;
-        }
+        const float *kpre = j->s->k + (sp->prefix + lo) * kvd + g * hd;
+        const float *vpre = j->s->v + (sp->prefix + lo) * kvd + g * hd;
+        size_t own0 = sp->start + (mid - sp->plen);
+        const float *kown = j->s->k + own0 * kvd + g * hd, *vown = j->s->v + own0 * kvd + g * hd;
+        float max = attn_scores(j, q, kpre, n_pre, p, -INFINITY);
+        max = attn_scores(j, q, kown, n - n_pre, p + n_pre, max);
         float sum = 0;
-        for (size_t t = lo; t <= pos; t++)
-            sum += p[t - lo] = expf(p[t - lo] - max);
+        for (size_t t = 0; t < n; t++)
+            sum += p[t] = expf(p[t] - max);
         float *out = j->s->att + r * qd + h * hd;
         memset(out, 0, hd * sizeof *out);
-        for (size_t t = lo; t <= pos; t++)
-            kern->axpy(out, p[t - lo] / sum, j->s->v + t * kvd + g * hd, hd);
+        for (size_t t = 0; t < n; t++)
+            kern->axpy(out, p[t] / sum, t < n_pre ? vpre + t * kvd : vown + (t - n_pre) * kvd, hd);
     }
 }
 
@@ -344,16 +366,22 @@ static void project(const rmb_net *net, rmb_scratch *s, const float *x, size_t n
                     const rmb_tensor *w, const float *bias, float *y)
 {
     size_t k = (size_t)w->shape[1], n = (size_t)w->shape[0];
-    rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, s->xt);
+    if (net->bf16 && k % 2 == 0)
+        rmb_gemm_bf16(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, (uint16_t *)s->xt);
+    else
+        rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, s->xt);
     add_bias(y, bias, nt, n);
 }
 
-static void rope_tables(const rmb_net *net, rmb_scratch *s, size_t r0, size_t nt)
+/* cos and sin of every chunk row's position (within its own sequence). */
+static void rope_tables(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, size_t r0,
+                        size_t nt)
 {
     size_t half = (size_t)net->cfg->head_dim / 2;
     for (size_t r = 0; r < nt; r++)
         for (size_t i = 0; i < half; i++) {
-            float angle = (float)(r0 + r) * net->desc->inv_freq[i];
+            const rmb_span *sp = &pk->spans[pk->span_of[r0 + r]];
+            float angle = (float)(sp->plen + r0 + r - sp->start) * net->desc->inv_freq[i];
             s->cos[r * half + i] = cosf(angle);
             s->sin[r * half + i] = sinf(angle);
         }
@@ -375,7 +403,8 @@ static void unpack_qkv(const rmb_config *c, const float *qkv, size_t nt, float *
         }
 }
 
-static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size_t nt)
+static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, int l,
+                            size_t r0, size_t nt)
 {
     const rmb_config *c = net->cfg;
     const rmb_layer *L = &net->layers[l];
@@ -397,7 +426,7 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0
     }
     rope(s->q, nt, (size_t)c->n_heads, hd, s->cos, s->sin);
     rope(k, nt, (size_t)c->n_kv_heads, hd, s->cos, s->sin);
-    attn_job job = {net, s, r0, nt, net->desc->window[l]};
+    attn_job job = {net, s, pk, r0, nt, net->desc->window[l]};
     rmb_pool_run(net->pool, (size_t)c->n_heads * ((nt + ATTN_ROWS - 1) / ATTN_ROWS), attn_task,
                  &job);
     project(net, s, s->att, nt, L->wo, L->bo, s->tmp);
@@ -442,33 +471,62 @@ static void embed(const rmb_net *net, rmb_scratch *s, const int32_t *ids, size_t
     }
 }
 
-rmb_status rmb_net_forward(const rmb_net *net, rmb_scratch **scratch, const int32_t *ids,
-                           size_t n, float *out, rmb_error *err)
+rmb_status rmb_net_run(const rmb_net *net, rmb_scratch **scratch, const rmb_pack *pk,
+                       rmb_error *err)
 {
     const rmb_config *c = net->cfg;
-    if (n == 0)
-        return rmb_fail(err, RMB_EUSAGE, "an empty sequence has no token to score");
-    for (size_t t = 0; t < n; t++)
-        if (ids[t] < 0 || ids[t] >= c->vocab)
-            return rmb_fail(err, RMB_EDATA, "token %zu: id %d is outside the vocabulary (%d)", t,
-                            (int)ids[t], c->vocab);
-    rmb_status st = scratch_reserve(net, scratch, n, err);
+    rmb_status st = scratch_reserve(net, scratch, pk->rows, err);
     if (st != RMB_OK)
         return st;
     rmb_scratch *s = *scratch;
-    embed(net, s, ids, n);
+    embed(net, s, pk->ids, pk->rows);
     for (int l = 0; l < c->n_layers; l++)
-        for (size_t r0 = 0; r0 < n; r0 += net->chunk) {
-            size_t nt = n - r0 < net->chunk ? n - r0 : net->chunk;
-            rope_tables(net, s, r0, nt);
-            attention_block(net, s, l, r0, nt);
+        for (size_t r0 = 0; r0 < pk->rows; r0 += net->chunk) {
+            size_t nt = pk->rows - r0 < net->chunk ? pk->rows - r0 : net->chunk;
+            rope_tables(net, s, pk, r0, nt);
+            attention_block(net, s, pk, l, r0, nt);
             mlp_block(net, s, l, r0, nt);
         }
+    return RMB_OK;
+}
+
+/* A custom head reads the whole sequence: its prefix and own rows, gathered. */
+static rmb_status custom_head(const rmb_net *net, const rmb_scratch *s, const rmb_span *sp,
+                              const int32_t *ids, float *out, rmb_error *err)
+{
+    size_t hid = (size_t)net->cfg->hidden, n = sp->plen + sp->len;
+    if (!sp->plen)
+        return net->desc->head_ops->run(net, s->x + sp->start * hid, ids, n, out, err);
+    float *x = malloc(n * hid * sizeof *x);
+    if (!x)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    memcpy(x, s->x + sp->prefix * hid, sp->plen * hid * sizeof *x);
+    memcpy(x + sp->plen * hid, s->x + sp->start * hid, sp->len * hid * sizeof *x);
+    rmb_status st = net->desc->head_ops->run(net, x, ids, n, out, err);
+    free(x);
+    return st;
+}
+
+rmb_status rmb_net_head(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, size_t span,
+                        const int32_t *ids, float *out, rmb_error *err)
+{
+    const rmb_span *sp = &pk->spans[span];
     if (net->desc->head_ops)
-        return net->desc->head_ops->run(net, s->x, ids, n, out, err);
-    size_t hid = (size_t)c->hidden;
-    rmb_net_final_norm(net, s->x + (n - 1) * hid, s->tmp);
+        return custom_head(net, s, sp, ids, out, err);
+    size_t hid = (size_t)net->cfg->hidden;
+    rmb_net_final_norm(net, s->x + (sp->start + sp->len - 1) * hid, s->tmp);
     for (int i = 0; i < net->n_labels; i++)
         out[i] = net->kern->dot(net->head + (size_t)i * hid, s->tmp, hid);
+    return RMB_OK;
+}
+
+rmb_status rmb_net_check_ids(const rmb_net *net, const int32_t *ids, size_t n, rmb_error *err)
+{
+    if (n == 0)
+        return rmb_fail(err, RMB_EUSAGE, "an empty sequence has no token to score");
+    for (size_t t = 0; t < n; t++)
+        if (ids[t] < 0 || ids[t] >= net->cfg->vocab)
+            return rmb_fail(err, RMB_EDATA, "token %zu: id %d is outside the vocabulary (%d)", t,
+                            (int)ids[t], net->cfg->vocab);
     return RMB_OK;
 }

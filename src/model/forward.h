@@ -28,6 +28,7 @@ typedef struct rmb_net {
     rmb_pool *pool;
     const rmb_kernels *kern;
     size_t chunk; /* tokens per pass through a weight matrix */
+    bool bf16;    /* the bf16 compute path for the projections (k even) */
 } rmb_net;
 
 /* Binds every tensor the description names, checking shapes against the
@@ -42,9 +43,33 @@ void rmb_net_final_norm(const rmb_net *net, const float *x, float *y);
 typedef struct rmb_scratch rmb_scratch;
 void rmb_scratch_free(rmb_scratch *s);
 
-/* Runs ids[0..n) (n >= 1) and writes the head's n_labels outputs for the
- * last token to out.  *scratch is created or grown as needed. */
-rmb_status rmb_net_forward(const rmb_net *net, rmb_scratch **scratch, const int32_t *ids,
-                           size_t n, float *out, rmb_error *err);
+/* Several sequences in one pass.  A span is a sequence's own rows
+ * [start, start + len) of the pack, at positions plen, plen + 1, ...: its
+ * first plen positions are the rows [prefix, prefix + plen), a prefix that
+ * several spans share (itself a span with plen 0, placed before them).
+ * Every row attends only within its own sequence, so each span's result
+ * is what the sequence gives alone. */
+typedef struct rmb_span {
+    size_t prefix, plen, start, len;
+} rmb_span;
+
+typedef struct rmb_pack {
+    const int32_t *ids; /* rows tokens, checked against the vocabulary */
+    size_t rows;
+    const rmb_span *spans;
+    size_t n_spans;
+    const uint32_t *span_of; /* each row's span */
+} rmb_pack;
+
+/* Fails (naming the token) for n == 0 or an id outside the vocabulary. */
+rmb_status rmb_net_check_ids(const rmb_net *net, const int32_t *ids, size_t n, rmb_error *err);
+/* Runs every row of the pack through the layers, leaving the residual
+ * stream in the scratch for rmb_net_head. */
+rmb_status rmb_net_run(const rmb_net *net, rmb_scratch **scratch, const rmb_pack *pk,
+                       rmb_error *err);
+/* The head's outputs for one span after rmb_net_run; ids are the span's
+ * whole sequence (prefix included), for heads that read tokens. */
+rmb_status rmb_net_head(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, size_t span,
+                        const int32_t *ids, float *out, rmb_error *err);
 
 #endif

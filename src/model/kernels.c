@@ -14,6 +14,20 @@ static void scalar_gemm_rows(const float *x, size_t nt, size_t k, const void *w,
         }
 }
 
+void rmb_gemm_bf16_ref(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
+                       size_t j0, size_t j1, float *y, size_t ldy)
+{
+    for (size_t t = 0; t < nt; t++)
+        for (size_t j = j0; j < j1; j++) {
+            float sum = 0;
+            for (size_t i = 0; i < k; i++) {
+                float wi = rmb_from_bf16(rmb_to_bf16(rmb_load_weight(w, dt, j * k + i)));
+                sum += rmb_from_bf16(xp[((i / 2) * nt + t) * 2 + i % 2]) * wi;
+            }
+            y[t * ldy + j] = sum;
+        }
+}
+
 static float scalar_dot(const float *a, const float *b, size_t n)
 {
     float sum = 0;
@@ -28,8 +42,8 @@ static void scalar_axpy(float *y, float a, const float *x, size_t n)
         y[i] += a * x[i];
 }
 
-static const rmb_kernels scalar_kernels = {"scalar", scalar_gemm_rows, NULL, scalar_dot,
-                                           scalar_axpy};
+static const rmb_kernels scalar_kernels = {"scalar", scalar_gemm_rows, NULL,
+                                           rmb_gemm_bf16_ref, scalar_dot, scalar_axpy};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {
@@ -40,7 +54,8 @@ const rmb_kernels *const *rmb_kernels_available(size_t *count)
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512vl"))
-            list[m++] = &rmb_kernels_avx512;
+            list[m++] = __builtin_cpu_supports("avx512bf16") ? &rmb_kernels_avx512_bf16
+                                                              : &rmb_kernels_avx512;
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
             list[m++] = &rmb_kernels_avx2;
         list[m++] = &scalar_kernels;
@@ -75,6 +90,7 @@ void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst)
 typedef struct gemm_job {
     const rmb_kernels *kern;
     const float *x;  /* or, for gemm_rows_xt, the transposed activations */
+    const uint16_t *xp; /* gemm_bf16's pairs, or NULL */
     size_t nt, k, n;
     const void *w;
     rmb_dtype dt;
@@ -86,7 +102,10 @@ static void gemm_task(void *arg, size_t task, int thread)
     (void)thread;
     const gemm_job *g = arg;
     size_t j0 = task * GEMM_COLS, j1 = j0 + GEMM_COLS < g->n ? j0 + GEMM_COLS : g->n;
-    if (g->kern->gemm_rows_xt)
+    if (g->xp)
+        (g->kern->gemm_bf16 ? g->kern->gemm_bf16 : rmb_gemm_bf16_ref)(g->xp, g->nt, g->k, g->w,
+                                                                      g->dt, j0, j1, g->y, g->n);
+    else if (g->kern->gemm_rows_xt)
         g->kern->gemm_rows_xt(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
     else
         g->kern->gemm_rows(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
@@ -110,10 +129,32 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
               const void *w, rmb_dtype dt, size_t n, float *y, float *xt)
 {
     if (kern->gemm_rows_xt) {
-        gemm_job tj = {kern, x, nt, k, 0, NULL, dt, xt};
+        gemm_job tj = {kern, x, NULL, nt, k, 0, NULL, dt, xt};
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
         x = xt;
     }
-    gemm_job g = {kern, x, nt, k, n, w, dt, y};
+    gemm_job g = {kern, x, NULL, nt, k, n, w, dt, y};
+    rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+}
+
+/* xp[(p * nt + t) * 2 + i] = bf16(x[t][2p + i]) for the pairs of one task. */
+static void pairs_task(void *arg, size_t task, int thread)
+{
+    (void)thread;
+    const gemm_job *g = arg;
+    uint16_t *xp = (uint16_t *)g->xp;
+    size_t p0 = task * TRANSPOSE_K / 2, p1 = rmb_min_size(p0 + TRANSPOSE_K / 2, g->k / 2);
+    for (size_t t = 0; t < g->nt; t++)
+        for (size_t p = p0; p < p1; p++) {
+            xp[(p * g->nt + t) * 2] = rmb_to_bf16(g->x[t * g->k + 2 * p]);
+            xp[(p * g->nt + t) * 2 + 1] = rmb_to_bf16(g->x[t * g->k + 2 * p + 1]);
+        }
+}
+
+void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                   const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp)
+{
+    gemm_job g = {kern, x, xp, nt, k, n, w, dt, y};
+    rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }

@@ -23,6 +23,14 @@ typedef struct rmb_kernels {
      * transposes once per product, shared by every task. */
     void (*gemm_rows_xt)(const float *xt, size_t nt, size_t k, const void *w, rmb_dtype dt,
                          size_t j0, size_t j1, float *y, size_t ldy);
+    /* The bf16 compute path: the same product with activations and weights
+     * rounded to bf16 (nearest even) and products summed in fp32.  xp holds
+     * the activations as bf16 pairs, pair-major: xp[(p * nt + t) * 2 + i] =
+     * x[t][2p + i] (k even).  bf16 weights are read as stored, others are
+     * rounded.  NULL when the set has none (rmb_gemm_bf16 then uses the
+     * scalar reference). */
+    void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
+                      size_t j0, size_t j1, float *y, size_t ldy);
     float (*dot)(const float *a, const float *b, size_t n);
     void (*axpy)(float *y, float a, const float *x, size_t n); /* y += a * x */
 } rmb_kernels;
@@ -36,6 +44,8 @@ const rmb_kernels *rmb_kernels_find(const char *name);
 /* Instruction-set variants (defined in kernels_<isa>.c). */
 extern const rmb_kernels rmb_kernels_avx2;
 extern const rmb_kernels rmb_kernels_avx512;
+/* The same with the bf16 product in AVX512-BF16 (vdpbf16ps), when the CPU has it. */
+extern const rmb_kernels rmb_kernels_avx512_bf16;
 
 /* Defines `static void name(...)` with gemm_rows' signature, stepping a
  * tile(x, nt, k, w, dt, nr, y, ldy) function over tm activation rows x tn
@@ -68,6 +78,33 @@ extern const rmb_kernels rmb_kernels_avx512;
  * the kernels that take the activations transposed. */
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
               const void *w, rmb_dtype dt, size_t n, float *y, float *xt);
+
+/* rmb_gemm for the bf16 compute path (k even); xp (nt x k halves) is
+ * workspace for the bf16 pairs. */
+void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                   const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp);
+
+/* The scalar reference of gemm_bf16 (every set's is tested against it). */
+void rmb_gemm_bf16_ref(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
+                       size_t j0, size_t j1, float *y, size_t ldy);
+
+/* f rounded to bf16, nearest even (as vcvtne2ps2bf16 rounds; NaN stays NaN). */
+static inline uint16_t rmb_to_bf16(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    if ((bits & 0x7FFFFFFFu) > 0x7F800000u)
+        return (uint16_t)(bits >> 16 | 0x40);
+    return (uint16_t)((bits + 0x7FFFu + (bits >> 16 & 1)) >> 16);
+}
+
+static inline float rmb_from_bf16(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 /* dst[0..n) = elements [offset, offset + n) of w widened to float. */
 void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst);

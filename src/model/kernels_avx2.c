@@ -80,4 +80,4 @@ TARGET static void axpy(float *y, float a, const float *x, size_t n)
         y[i] += a * x[i];
 }
 
-const rmb_kernels rmb_kernels_avx2 = {"avx2", gemm_rows, NULL, dot, axpy};
+const rmb_kernels rmb_kernels_avx2 = {"avx2", gemm_rows, NULL, NULL, dot, axpy};

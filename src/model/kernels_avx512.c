@@ -63,6 +63,22 @@ TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, 
 #define XT_TOKENS 48
 #define XT_ROWS 8
 
+/* y[t][r] (+)= the accumulators of token t and weight row r, for the
+ * tile's nt tokens and nr rows. */
+INLINE void store_tile(__m512 acc[3][XT_ROWS], size_t nt, size_t nr, float *y, size_t ldy,
+                       bool accumulate)
+{
+    float col[3][XT_ROWS][16];
+    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
+        for (int v = 0; v < 3; v++)
+            _mm512_storeu_ps(col[v][r], acc[v][r]);
+    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
+        for (size_t t = 0; t < nt; t++) {
+            float *out = y + t * ldy + r;
+            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
+        }
+}
+
 INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const float *panel,
                     size_t nr, float *y, size_t ldy, bool accumulate)
 {
@@ -88,15 +104,7 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
             acc[2][r] = _mm512_fmadd_ps(x2, b, acc[2][r]);
         }
     }
-    float col[3][XT_ROWS][16];
-    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
-        for (int v = 0; v < 3; v++)
-            _mm512_storeu_ps(col[v][r], acc[v][r]);
-    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
-        for (size_t t = 0; t < nt; t++) {
-            float *out = y + t * ldy + r;
-            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
-        }
+    store_tile(acc, nt, nr, y, ldy, accumulate);
 }
 
 TARGET static void gemm_rows_xt(const float *xt, size_t nt, size_t k, const void *w,
@@ -138,4 +146,81 @@ TARGET static void axpy(float *y, float a, const float *x, size_t n)
     }
 }
 
-const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, dot, axpy};
+/* ---- the bf16 product (AVX512-BF16) ---- */
+
+#define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+#define INLINE_BF16 TARGET_BF16 static inline __attribute__((always_inline))
+
+/* Weight rows as bf16 pairs: bf16 weights are used in place (row stride
+ * k / 2 pairs); others are rounded into a panel of PANEL_ROWS rows x
+ * PANEL_K columns (row stride PANEL_LD / 2 pairs). */
+typedef struct bf16_rows {
+    const unsigned char *base; /* the pair at (row 0, pair 0) */
+    size_t stride;             /* bytes from one row to the next */
+} bf16_rows;
+
+static void round_panel(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr, size_t k0,
+                        size_t kb, uint16_t *panel)
+{
+    for (size_t r = 0; r < nr; r++)
+        for (size_t i = 0; i < kb; i++)
+            panel[r * PANEL_LD + i] = rmb_to_bf16(rmb_load_weight(w, dt, (j + r) * k + k0 + i));
+}
+
+/* y (+)= 48 tokens x 8 weight rows, pairs [0, np): one vdpbf16ps per 16
+ * tokens and weight row per pair, the pair broadcast, as in tile_xt. */
+INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np, bf16_rows wr,
+                           size_t nr, float *y, size_t ldy, bool accumulate)
+{
+    const unsigned char *row[XT_ROWS];
+    __m512 acc[3][XT_ROWS];
+    __mmask32 m[3];
+    for (int v = 0; v < 3; v++) {
+        size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
+        m[v] = left >= 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (2 * left)) - 1);
+        for (int r = 0; r < XT_ROWS; r++)
+            acc[v][r] = _mm512_setzero_ps();
+    }
+    for (int r = 0; r < XT_ROWS; r++)
+        row[r] = wr.base + rmb_min_size((size_t)r, nr - 1) * wr.stride;
+    for (size_t p = 0; p < np; p++) {
+        const uint16_t *xr = xp + p * ldp;
+        __m512bh x0 = (__m512bh)_mm512_maskz_loadu_epi16(m[0], xr),
+                 x1 = (__m512bh)_mm512_maskz_loadu_epi16(m[1], xr + 32),
+                 x2 = (__m512bh)_mm512_maskz_loadu_epi16(m[2], xr + 64);
+        for (int r = 0; r < XT_ROWS; r++) {
+            int pair;
+            memcpy(&pair, row[r] + 4 * p, 4);
+            __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
+            acc[0][r] = _mm512_dpbf16_ps(acc[0][r], x0, b);
+            acc[1][r] = _mm512_dpbf16_ps(acc[1][r], x1, b);
+            acc[2][r] = _mm512_dpbf16_ps(acc[2][r], x2, b);
+        }
+    }
+    store_tile(acc, nt, nr, y, ldy, accumulate);
+}
+
+TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const void *w,
+                                  rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
+{
+    uint16_t panel[PANEL_ROWS * PANEL_LD];
+    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
+        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
+        for (size_t k0 = 0; k0 < k; k0 += PANEL_K) {
+            size_t kb = rmb_min_size(PANEL_K, k - k0);
+            bf16_rows wr = {(const unsigned char *)w + (jb * k + k0) * 2, k * 2};
+            if (dt != RMB_DT_BF16) {
+                round_panel(w, dt, k, jb, nr, k0, kb, panel);
+                wr = (bf16_rows){(const unsigned char *)panel, PANEL_LD * 2};
+            }
+            for (size_t t = 0; t < nt; t += XT_TOKENS)
+                for (size_t j = 0; j < nr; j += XT_ROWS)
+                    tile_bf16(xp + (k0 / 2 * nt + t) * 2, nt * 2, rmb_min_size(nt - t, XT_TOKENS),
+                              kb / 2, (bf16_rows){wr.base + j * wr.stride, wr.stride},
+                              rmb_min_size(nr - j, XT_ROWS), y + t * ldy + jb + j, ldy, k0 > 0);
+        }
+    }
+}
+
+const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, NULL, dot, axpy};
+const rmb_kernels rmb_kernels_avx512_bf16 = {"avx512", NULL, gemm_rows_xt, gemm_bf16, dot, axpy};

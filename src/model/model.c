@@ -1,7 +1,7 @@
 /* rmb_model: from a checkpoint directory to a bound network. */
 #include "rmb/model.h"
 
-#include "model/forward.h"
+#include "model/batch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,13 @@ struct rmb_model {
     rmb_arch_desc desc;
     rmb_net net;
     rmb_scratch *scratch;
+    size_t budget;         /* rows per pass */
+    size_t default_budget;
+    rmb_batch_stats stats; /* of the last batch */
 };
+
+/* Pass rows are bounded by this much residual stream and K/V. */
+#define PASS_BYTES ((size_t)256 << 20)
 
 static rmb_status find_arch(const rmb_config *cfg, const rmb_arch **out, rmb_error *err)
 {
@@ -39,9 +45,9 @@ static rmb_status find_arch(const rmb_config *cfg, const rmb_arch **out, rmb_err
 
 static rmb_status check_options(const rmb_model_options *opt, rmb_error *err)
 {
-    if (opt->compute && strcmp(opt->compute, "exact"))
-        return rmb_fail(err, strcmp(opt->compute, "bf16") ? RMB_EUSAGE : RMB_EUNSUPPORTED,
-                        "compute '%s': only 'exact' is available in this build", opt->compute);
+    if (opt->compute && strcmp(opt->compute, "exact") && strcmp(opt->compute, "bf16"))
+        return rmb_fail(err, RMB_EUSAGE, "compute '%s': expected 'exact' or 'bf16'",
+                        opt->compute);
     if (opt->threads < 0 || opt->chunk_tokens < 0)
         return rmb_fail(err, RMB_EUSAGE, "threads and chunk_tokens must not be negative");
     if (!rmb_kernels_find(opt->kernels))
@@ -66,8 +72,12 @@ static rmb_status load(rmb_model *m, const char *dir, const rmb_model_options *o
     m->net.desc = &m->desc;
     m->net.kern = rmb_kernels_find(opt->kernels);
     m->net.chunk = opt->chunk_tokens ? (size_t)opt->chunk_tokens : 256;
+    m->net.bf16 = opt->compute && !strcmp(opt->compute, "bf16");
     if ((st = rmb_net_bind(&m->net, &m->weights, err)))
         return st;
+    size_t row = ((size_t)m->cfg.hidden + 2 * (size_t)m->cfg.n_kv_heads * m->cfg.head_dim) * 4;
+    m->default_budget = PASS_BYTES / row > m->net.chunk ? PASS_BYTES / row : m->net.chunk;
+    m->budget = m->default_budget;
     return rmb_pool_create(&m->net.pool, opt->threads, err);
 }
 
@@ -141,48 +151,57 @@ size_t rmb_model_weight_bytes(const rmb_model *m)
     return m->weights.total_bytes;
 }
 
-/* InternLM2 reward: the reward token follows every sequence, and its
- * hidden state is scored (the last token of the attention mask). */
-static rmb_status score_with_token(rmb_model *m, const int32_t *ids, size_t n, float *scores,
-                                   rmb_error *err)
+/* The sequence the network runs for ids: InternLM2's reward token follows
+ * every sequence and is scored (the last token of the attention mask); a
+ * custom head reads the positions it needs from the whole sequence; else,
+ * as transformers does, the last position whose id differs from
+ * pad_token_id is scored (argmax of position * mask, hence 0 when every
+ * token is padding) and nothing after it is computed. */
+static rmb_seq effective(const rmb_model *m, const int32_t *ids, size_t n)
 {
-    int32_t *all = malloc((n + 1) * sizeof *all);
-    if (!all)
-        return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    memcpy(all, ids, n * sizeof *all);
-    all[n] = m->desc.append_token;
-    rmb_status st = rmb_net_forward(&m->net, &m->scratch, all, n + 1, scores, err);
-    free(all);
-    return st;
+    rmb_seq s = {ids, n, -1};
+    if (m->desc.append_token >= 0 && n > 0)
+        s.extra = m->desc.append_token;
+    else if (!m->desc.head_ops)
+        while (s.n > 1 && ids[s.n - 1] == m->cfg.pad_token_id)
+            s.n--;
+    return s;
 }
 
 rmb_status rmb_model_score(rmb_model *m, const int32_t *ids, size_t n, float *scores,
                            rmb_error *err)
 {
-    if (n == 0)
-        return rmb_fail(err, RMB_EUSAGE, "an empty sequence has no token to score");
-    if (m->desc.append_token >= 0)
-        return score_with_token(m, ids, n, scores, err);
-    if (m->desc.head_ops) /* the head reads the positions it needs */
-        return rmb_net_forward(&m->net, &m->scratch, ids, n, scores, err);
-    /* transformers: the last position whose id differs from pad_token_id
-     * (argmax of position * mask, hence 0 when every token is padding). */
-    size_t last = n - 1;
-    while (last > 0 && ids[last] == m->cfg.pad_token_id)
-        last--;
-    return rmb_net_forward(&m->net, &m->scratch, ids, last + 1, scores, err);
+    const int32_t *const one[1] = {ids};
+    rmb_error item;
+    rmb_status st = rmb_model_score_batch(m, one, &n, 1, scores, &item, err);
+    if (st == RMB_OK && item.status != RMB_OK)
+        *err = item;
+    return st == RMB_OK ? item.status : st;
 }
 
 rmb_status rmb_model_score_batch(rmb_model *m, const int32_t *const *ids, const size_t *n,
                                  size_t count, float *scores, rmb_error *item_err,
                                  rmb_error *err)
 {
-    size_t n_out = (size_t)rmb_model_n_outputs(m);
-    for (size_t i = 0; i < count; i++) {
-        item_err[i].status = RMB_OK;
-        rmb_status st = rmb_model_score(m, ids[i], n[i], scores + i * n_out, &item_err[i]);
-        if (st == RMB_ENOMEM)
-            return rmb_fail(err, st, "%s", item_err[i].msg);
-    }
-    return RMB_OK;
+    rmb_seq *seq = malloc((count ? count : 1) * sizeof *seq);
+    if (!seq)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        seq[i] = effective(m, ids[i], n[i]);
+    rmb_status st = rmb_batch_score(&m->net, &m->scratch, seq, count, m->budget, scores,
+                                    item_err, &m->stats, err);
+    free(seq);
+    return st;
+}
+
+void rmb_model_set_pass_tokens(rmb_model *m, size_t tokens)
+{
+    m->budget = tokens ? tokens : m->default_budget;
+}
+
+void rmb_model_batch_stats(const rmb_model *m, size_t *tokens, size_t *rows, size_t *passes)
+{
+    *tokens = m->stats.tokens;
+    *rows = m->stats.rows;
+    *passes = m->stats.passes;
 }

@@ -78,6 +78,14 @@ def sequences(cfg, gen):
         seqs = [s[:3] + pattern + s[3:] + (pattern + s[:4] if len(s) > 20 else []) for s in seqs]
     # Trailing pad tokens: the score is read at the last non-pad token.
     seqs.append(seqs[2] + [cfg["pad_token_id"]] * 3)
+    # One conversation's answers, adjacent: a shared 30-id prefix, answers of
+    # several lengths (one padded, one repeated, one that is the prefix plus
+    # a single id), for the batch path's shared prefix and duplicates.
+    conv = seqs[4][:30]
+    for n in (1, 6, 17):
+        seqs.append(conv + torch.randint(1, cfg["vocab_size"], (n,), generator=gen).tolist())
+    seqs.append(seqs[-1])
+    seqs.append(seqs[-2] + [cfg["pad_token_id"]] * 2)
     return seqs
 
 

@@ -107,6 +107,77 @@ static void test_gemm(void)
                 check_gemm(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
 }
 
+/* The bf16 product of every set (and the driver, which rounds the
+ * activations into pairs) against the scalar reference on the same pairs;
+ * the reference itself against a double-precision sum of the rounded
+ * operands.  Only the summation order differs. */
+static void check_gemm_bf16(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk, size_t n)
+{
+    unsigned state = (unsigned)(nt * 31 + kk * 17 + n);
+    float *x = malloc(nt * kk * sizeof *x), *y = malloc(nt * n * sizeof *y),
+          *ref = malloc(nt * n * sizeof *ref);
+    uint16_t *xp = malloc(nt * kk * sizeof *xp);
+    for (size_t i = 0; i < nt * kk; i++)
+        x[i] = frand(&state);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t i = 0; i < kk; i++)
+            xp[((i / 2) * nt + t) * 2 + i % 2] = rmb_to_bf16(x[t * kk + i]);
+    void *w = make_weights(dt, n * kk, &state);
+    rmb_gemm_bf16_ref(xp, nt, kk, w, dt, 0, n, ref, n);
+    int bad = 0;
+    double *scale = calloc(nt * n, sizeof *scale);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t j = 0; j < n; j++) {
+            double exact = 0;
+            for (size_t i = 0; i < kk; i++) {
+                double a = rmb_from_bf16(rmb_to_bf16(x[t * kk + i]));
+                double b = rmb_from_bf16(rmb_to_bf16(rmb_load_weight(w, dt, j * kk + i)));
+                exact += a * b;
+                scale[t * n + j] += fabs(a * b);
+            }
+            bad += !(fabs(ref[t * n + j] - exact) <= 1e-5 * scale[t * n + j] + 1e-30);
+        }
+    for (size_t i = 0; i < nt * n; i++)
+        y[i] = -12345.0f;
+    if (k->gemm_bf16)
+        k->gemm_bf16(xp, nt, kk, w, dt, 1, n, y, n);
+    for (size_t t = 0; k->gemm_bf16 && t < nt; t++) {
+        bad += y[t * n] != -12345.0f;
+        for (size_t j = 1; j < n; j++)
+            bad += !(fabs(y[t * n + j] - ref[t * n + j]) <= 1e-5 * scale[t * n + j] + 1e-30);
+    }
+    rmb_pool *pool;
+    rmb_error err;
+    CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
+    rmb_gemm_bf16(pool, k, x, nt, kk, w, dt, n, y, xp);
+    rmb_pool_destroy(pool);
+    for (size_t i = 0; i < nt * n; i++)
+        bad += !(fabs(y[i] - ref[i]) <= 1e-5 * scale[i] + 1e-30);
+    if (bad)
+        fprintf(stderr, "%s gemm_bf16 %s nt=%zu k=%zu n=%zu: %d bad\n", k->name,
+                rmb_dtype_name(dt), nt, kk, n, bad);
+    CHECK_EQ_INT(bad, 0);
+    free(x), free(y), free(ref), free(w), free(xp), free(scale);
+}
+
+static void test_gemm_bf16(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    static const size_t shapes[][3] = {{1, 2, 2},    {1, 16, 5},  {3, 18, 9},    {17, 32, 13},
+                                       {4, 64, 8},   {7, 100, 33}, {49, 2050, 41}, {97, 34, 70}};
+    for (size_t i = 0; i < count; i++)
+        for (int dt = RMB_DT_F32; dt <= RMB_DT_BF16; dt++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+                check_gemm_bf16(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
+    /* Round to nearest even; NaN stays NaN. */
+    CHECK_EQ_INT(rmb_to_bf16(1.0f), 0x3F80);
+    CHECK_EQ_INT(rmb_to_bf16(1.0f + 0x1p-8f), 0x3F80);            /* tie: even */
+    CHECK_EQ_INT(rmb_to_bf16(1.0f + 0x1p-7f + 0x1p-8f), 0x3F82);  /* tie: even (up) */
+    CHECK_EQ_INT(rmb_to_bf16(1.0f + 0x1p-8f + 0x1p-12f), 0x3F81); /* above the tie */
+    CHECK(isnan(rmb_from_bf16(rmb_to_bf16(NAN))));
+}
+
 static void test_dot_axpy(void)
 {
     size_t count;
@@ -143,4 +214,4 @@ static void test_cleanup(void)
     free((void *)transpose(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_dot_axpy, test_f16_widening, test_cleanup)
+TEST_MAIN(test_gemm, test_gemm_bf16, test_dot_axpy, test_f16_widening, test_cleanup)
