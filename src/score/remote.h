@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Splits "URL[#MODEL]" into its parts (the caller frees both; *model is
  * NULL when absent).  The URL must be http:// or https://; a trailing '/' is
@@ -48,6 +49,15 @@ rmb_status rmb_remote_reward(json_t *value, const char *field, double *out, rmb_
 /* ---- sequence scorers (remote_seq.c): vllm:, sglang: ---- */
 
 typedef struct rmb_remote_scorer rmb_remote_scorer;
+struct rmb_encoder;
+
+/* One sequence of a request: its text, and its ids when rmb encodes
+ * locally (the token-id form; ids NULL otherwise). */
+typedef struct rmb_remote_input {
+    const rmb_sequence *seq;
+    const int32_t *ids;
+    size_t n_ids;
+} rmb_remote_input;
 
 /* What one reward-model API does differently from the others. */
 typedef struct rmb_remote_api {
@@ -55,13 +65,13 @@ typedef struct rmb_remote_api {
     const char *const *paths; /* the API's endpoint paths; paths[0] unless the URL names one */
     size_t n_paths;
     const char *model_path;   /* where the server names its model (without #MODEL) */
-    size_t per_request;       /* sequences per request */
-    /* Checks the options and sets the backend's own fields, before any
-     * request; appends what changes a score to fp (the fingerprint). */
+    /* Checks the options and sets the backend's own fields and per_request,
+     * before any request; appends what changes a score to fp (the
+     * fingerprint).  It may open self->enc (rmb_remote_use_ids). */
     rmb_status (*setup)(rmb_remote_scorer *self, const char *spec, const rmb_scorer_options *opt,
                         rmb_buf *fp, rmb_error *err);
-    /* The request body for seqs[0..count). */
-    json_t *(*body)(rmb_remote_scorer *self, const rmb_sequence *seqs, size_t count,
+    /* The request body for in[0..count). */
+    json_t *(*body)(rmb_remote_scorer *self, const rmb_remote_input *in, size_t count,
                     rmb_error *err);
     /* Exactly count rewards, in order, from a parsed response. */
     rmb_status (*rewards)(rmb_remote_scorer *self, json_t *response, size_t count, double *out,
@@ -77,12 +87,24 @@ struct rmb_remote_scorer {
     char *endpoint; /* the URL requests go to */
     size_t path;    /* which of api->paths it ends in */
     char *model;
+    size_t per_request;       /* sequences per request (1 unless setup says more) */
+    struct rmb_encoder *enc;  /* the token-id form's local encoder; NULL otherwise */
 };
 
+/* The token-id form: opens self->enc on opt->tokenizer with --max-length
+ * and --truncation as the native engine applies them (default 2048 tokens,
+ * left) and appends " form=ids" and what the ids depend on to fp. */
+rmb_status rmb_remote_use_ids(rmb_remote_scorer *self, const char *spec,
+                              const rmb_scorer_options *opt, rmb_buf *fp, rmb_error *err);
+
+/* An array of in[0..count)'s ids ([[ids], ...]); NULL when out of memory. */
+json_t *rmb_remote_ids_json(const rmb_remote_input *in, size_t count);
+
 /* Opens a scorer of `size` bytes (a struct that starts with an
- * rmb_remote_scorer) for "URL[#MODEL]": its score() sends per_request
- * sequences per request, and a request that fails for good fails its
- * sequences' item_err, naming each by its key. */
+ * rmb_remote_scorer) for "URL[#MODEL]": its score() encodes the sequences
+ * first in the token-id form (one that cannot be encoded fails alone), sends
+ * per_request sequences per request, and a request that fails for good
+ * fails its sequences' item_err, naming each by its key. */
 rmb_status rmb_remote_scorer_open(rmb_scorer **out, size_t size, const rmb_remote_api *api,
                                   const char *spec, const char *arg,
                                   const rmb_scorer_options *opt, rmb_error *err);

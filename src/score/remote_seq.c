@@ -1,6 +1,7 @@
 /* The skeleton of the remote sequence scorers (vllm:, sglang:): opening,
  * scoring a batch through the transport, the report (see remote.h). */
 #include "score/backends.h"
+#include "score/encode.h"
 #include "score/remote.h"
 
 #include <inttypes.h>
@@ -74,11 +75,46 @@ static rmb_status endpoint(const char *url, const char *const *paths, size_t n_p
     return rmb_fail(err, RMB_ENOMEM, "out of memory");
 }
 
+/* ---- the token-id form ---- */
+
+rmb_status rmb_remote_use_ids(rmb_remote_scorer *self, const char *spec,
+                              const rmb_scorer_options *opt, rmb_buf *fp, rmb_error *err)
+{
+    /* The server's context length is unknown here, so "the model's" needs
+     * an explicit --max-length (the encoder says so). */
+    if (rmb_encoder_open(&self->enc, opt->tokenizer, opt->max_length, opt->truncation, 0, err))
+        return rmb_error_prefix(err, "--model %s: --tokenizer %s: ", spec, opt->tokenizer);
+    char what[160];
+    rmb_encoder_describe(self->enc, what, sizeof what);
+    rmb_buf_printf(fp, " form=ids %s", what);
+    return RMB_OK;
+}
+
+json_t *rmb_remote_ids_json(const rmb_remote_input *in, size_t count)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < count; i++) {
+        json_t *ids = json_array();
+        for (size_t k = 0; ids && k < in[i].n_ids; k++)
+            if (json_array_append_new(ids, json_integer(in[i].ids[k])) != 0)
+                json_decref(ids), ids = NULL;
+        if (!ids || json_array_append_new(all, ids) != 0)
+            json_decref(all), all = NULL;
+    }
+    return all;
+}
+
 /* ---- score(): sequences to requests, responses to scores ---- */
 
+/* One score() call: the sequences that go out (all of them, or in the
+ * token-id form those that could be encoded) and where their scores go. */
 typedef struct score_run {
     rmb_remote_scorer *self;
-    size_t n;
+    rmb_remote_input *in;
+    size_t *where; /* in[k] is sequence where[k] */
+    size_t n_in;
+    int32_t **ids; /* per sequence, token-id form only */
+    size_t *n_ids;
     double *scores;
 } score_run;
 
@@ -86,8 +122,8 @@ static rmb_status take_rewards(void *user, size_t index, const char *body, size_
                                rmb_error *err)
 {
     score_run *s = user;
-    size_t per = s->self->api->per_request, first = index * per;
-    size_t count = s->n - first < per ? s->n - first : per;
+    size_t per = s->self->per_request, first = index * per;
+    size_t count = s->n_in - first < per ? s->n_in - first : per;
     json_error_t jerr;
     json_t *j = json_loadb(body, len, 0, &jerr);
     if (!j)
@@ -95,11 +131,67 @@ static rmb_status take_rewards(void *user, size_t index, const char *body, size_
     double *got = malloc(count * sizeof *got);
     rmb_status st = got ? s->self->api->rewards(s->self, j, count, got, err)
                         : rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if (st == RMB_OK) /* all of the request's rewards or none */
-        memcpy(s->scores + first, got, count * sizeof *got);
+    for (size_t k = 0; st == RMB_OK && k < count; k++) /* all of the request's rewards or none */
+        s->scores[s->where[first + k]] = got[k];
     free(got);
     json_decref(j);
     return st;
+}
+
+/* Fills s->in and s->where: every sequence, or in the token-id form every
+ * one that could be encoded (the others' item_err say why). */
+static rmb_status gather(score_run *s, const rmb_sequence *seqs, size_t n, rmb_error *item_err,
+                         rmb_error *err)
+{
+    s->in = calloc(n ? n : 1, sizeof *s->in);
+    s->where = calloc(n ? n : 1, sizeof *s->where);
+    if (s->self->enc) {
+        s->ids = calloc(n ? n : 1, sizeof *s->ids);
+        s->n_ids = calloc(n ? n : 1, sizeof *s->n_ids);
+    }
+    if (!s->in || !s->where || (s->self->enc && (!s->ids || !s->n_ids)))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    if (s->self->enc)
+        rmb_encoder_encode(s->self->enc, seqs, n, s->ids, s->n_ids, item_err);
+    for (size_t i = 0; i < n; i++) {
+        if (s->self->enc && item_err[i].status != RMB_OK)
+            continue;
+        s->where[s->n_in] = i;
+        s->in[s->n_in++] = (rmb_remote_input){&seqs[i], s->ids ? s->ids[i] : NULL,
+                                              s->n_ids ? s->n_ids[i] : 0};
+    }
+    return RMB_OK;
+}
+
+static void score_run_free(score_run *s, size_t n)
+{
+    for (size_t i = 0; s->ids && i < n; i++)
+        free(s->ids[i]);
+    free(s->ids);
+    free(s->n_ids);
+    free(s->in);
+    free(s->where);
+}
+
+/* The requests' bodies; a sequence that cannot be sent (text that is not
+ * valid UTF-8) fails the batch, naming it. */
+static rmb_status make_requests(score_run *s, rmb_http_request *reqs, size_t n_req,
+                                rmb_error *err)
+{
+    size_t per = s->self->per_request;
+    for (size_t r = 0; r < n_req; r++) {
+        size_t first = r * per, count = s->n_in - first < per ? s->n_in - first : per;
+        snprintf(reqs[r].label, sizeof reqs[r].label, "sequence with key %016" PRIx64 "%s",
+                 s->in[first].seq->key, count > 1 ? " and the ones batched with it" : "");
+        rmb_error why = {0};
+        json_t *body = s->self->api->body(s->self, s->in + first, count, &why);
+        reqs[r].body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        if (!reqs[r].body)
+            return body ? rmb_fail(err, RMB_ENOMEM, "out of memory")
+                        : rmb_fail(err, why.status, "%s: %s", reqs[r].label, why.msg);
+    }
+    return RMB_OK;
 }
 
 static rmb_status remote_score(rmb_scorer *base, const rmb_sequence *seqs, size_t n,
@@ -107,31 +199,22 @@ static rmb_status remote_score(rmb_scorer *base, const rmb_sequence *seqs, size_
                                rmb_error *err)
 {
     rmb_remote_scorer *self = (rmb_remote_scorer *)base;
-    size_t per = self->api->per_request, n_req = (n + per - 1) / per;
-    rmb_http_request *reqs = calloc(n_req ? n_req : 1, sizeof *reqs);
-    if (!reqs)
-        return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    rmb_status st = RMB_OK;
-    for (size_t r = 0; r < n_req && st == RMB_OK; r++) {
-        size_t first = r * per, count = n - first < per ? n - first : per;
-        snprintf(reqs[r].label, sizeof reqs[r].label, "sequence with key %016" PRIx64 "%s",
-                 seqs[first].key, count > 1 ? " and the ones batched with it" : "");
-        rmb_error why = {0};
-        json_t *body = self->api->body(self, seqs + first, count, &why);
-        reqs[r].body = body ? json_dumps(body, JSON_COMPACT) : NULL;
-        json_decref(body);
-        if (!reqs[r].body)
-            st = body ? rmb_fail(err, RMB_ENOMEM, "out of memory")
-                      : rmb_fail(err, why.status, "%s: %s", reqs[r].label, why.msg);
-    }
-    score_run s = {self, n, scores};
+    score_run s = {.self = self, .scores = scores};
+    rmb_status st = gather(&s, seqs, n, item_err, err);
+    size_t per = self->per_request, n_req = (s.n_in + per - 1) / per;
+    rmb_http_request *reqs = st ? NULL : calloc(n_req ? n_req : 1, sizeof *reqs);
+    if (st == RMB_OK && !reqs)
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
     if (st == RMB_OK)
+        st = make_requests(&s, reqs, n_req, err);
+    if (st == RMB_OK && n_req)
         st = rmb_http_run(self->http, self->endpoint, reqs, n_req, take_rewards, &s, ctx, err);
-    for (size_t i = 0; st == RMB_OK && i < n; i++)
-        item_err[i] = reqs[i / per].err;
-    for (size_t r = 0; r < n_req; r++)
+    for (size_t k = 0; st == RMB_OK && k < s.n_in; k++)
+        item_err[s.where[k]] = reqs[k / per].err;
+    for (size_t r = 0; reqs && r < n_req; r++)
         free(reqs[r].body);
     free(reqs);
+    score_run_free(&s, n);
     return st;
 }
 
@@ -139,6 +222,8 @@ static char *remote_report(rmb_scorer *base)
 {
     rmb_remote_scorer *self = (rmb_remote_scorer *)base;
     json_t *r = rmb_remote_report(self->http, self->api->backend, self->model);
+    if (r && self->enc && rmb_encoder_report(self->enc, r) != 0)
+        json_decref(r), r = NULL;
     char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
     json_decref(r);
     return text;
@@ -149,6 +234,7 @@ static void remote_destroy(rmb_scorer *base)
     rmb_remote_scorer *self = (rmb_remote_scorer *)base;
     if (self->api->cleanup)
         self->api->cleanup(self);
+    rmb_encoder_close(self->enc);
     rmb_http_close(self->http);
     free(self->endpoint);
     free(self->model);
@@ -199,11 +285,14 @@ rmb_status rmb_remote_scorer_open(rmb_scorer **out, size_t size, const rmb_remot
     if (!self)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     self->api = api;
+    self->per_request = 1;
     rmb_status st = remote_setup(self, spec, arg, opt, err);
     if (st != RMB_OK) {
         remote_destroy(&self->base);
         return st;
     }
+    /* enough sequences per call for several rounds of every request slot */
+    self->base.batch_size *= self->per_request;
     *out = &self->base;
     return RMB_OK;
 }

