@@ -20,6 +20,8 @@ typedef struct native_scorer {
     rmb_model *model;
     rmb_encoder *enc;
     char compute[16];
+    size_t rows;   /* token rows the model computed (shared prefixes once) */
+    size_t passes; /* passes through the weights */
 } native_scorer;
 
 static void native_destroy(rmb_scorer *self)
@@ -34,6 +36,14 @@ static void free_ids(int32_t **ids, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
+}
+
+static void count_work(native_scorer *s)
+{
+    size_t tokens, rows, passes;
+    rmb_model_batch_stats(s->model, &tokens, &rows, &passes);
+    s->rows += rows;
+    s->passes += passes;
 }
 
 /* Scores the sequences that encoded; outputs holds n_outputs values each. */
@@ -62,6 +72,7 @@ static rmb_status native_score_outputs(rmb_scorer *self, const rmb_sequence *seq
             }
         st = rmb_model_score_batch(s->model, (const int32_t *const *)ids, n_ids, k, scores,
                                    model_err, err);
+        count_work(s);
         free_ids(ids, k);
         for (size_t i = 0, j = 0; st == RMB_OK && i < n; i++) {
             if (item_err[i].status != RMB_OK)
@@ -104,8 +115,11 @@ static char *native_report(rmb_scorer *self)
                           rmb_model_architecture(s->model), "compute", s->compute, "threads",
                           rmb_model_threads(s->model), "outputs", rmb_model_n_outputs(s->model));
     char *text = NULL;
+    /* "tokens" (the encoder's) against "tokens_computed": what sharing saved. */
     if (r && json_object_set_new(r, "kernels", json_string(rmb_model_kernels(s->model))) == 0 &&
-        rmb_encoder_report(s->enc, r) == 0)
+        rmb_encoder_report(s->enc, r) == 0 &&
+        json_object_set_new(r, "tokens_computed", json_integer((json_int_t)s->rows)) == 0 &&
+        json_object_set_new(r, "passes", json_integer((json_int_t)s->passes)) == 0)
         text = json_dumps(r, JSON_COMPACT);
     json_decref(r);
     return text;
