@@ -23,6 +23,7 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
 bool cli_parse_int(const char *text, int *out);
 
 int cmd_eval(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_render(int argc, char **argv);

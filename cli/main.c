@@ -12,6 +12,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"eval", cmd_eval, "score the RMB benchmark with a model and report its accuracy"},
+    {"merge", cmd_merge, "combine the run stores of shard runs into the normal results"},
     {"list", cmd_list, "list the benchmark's scenarios with their item counts"},
     {"tokenize", cmd_tokenize, "encode JSONL texts with a Hugging Face tokenizer (debugging)"},
     {"render", cmd_render, "render JSONL conversations with a model's chat template (debugging)"},

@@ -5,7 +5,13 @@
  * writes the run's files into the output directory:
  *   pairwise.json, bon.json  per-item records (the original harness's format)
  *   summary.json, summary.md the metrics, coverage and configuration
- * Output files appear only when everything succeeded (all-or-nothing). */
+ *   run.json                 how this process got its values (store, reuse, shard)
+ * and keeps every score in the run store (rmb/store.h; default
+ * <out>/store.sqlite) as it is computed, so that a rerun resumes.  The four
+ * result files appear only when everything succeeded (all-or-nothing) and
+ * are the same bytes however the scores were obtained (resumed, merged),
+ * but for summary.json's scorer_report: the scorer's account of the work
+ * this process did. */
 #ifndef RMB_EVAL_H
 #define RMB_EVAL_H
 
@@ -23,6 +29,12 @@ typedef struct rmb_eval_options {
     rmb_subset subset;        /* --subset patterns (none: everything) */
     const char *out_dir;      /* --out; NULL: results/<scorer name> */
     rmb_scorer_options scorer; /* passed to the scorer (artifacts_dir is set to the out dir) */
+    const char *store_path;   /* --store: the run store (rmb/store.h); NULL: <out>/store.sqlite */
+    int fresh;                /* --fresh: reuse nothing from the store (new scores replace old) */
+    int shard_index;          /* --shard I/N: score only shard I (1..N) of the distinct */
+    int shard_count;          /* sequences into the store; writes run.json only; 0 = unsharded */
+    const char *const *merge_dirs; /* rmb merge: shard --out directories whose stores are */
+    size_t n_merge_dirs;           /* copied into this run's store; nothing is scored */
 } rmb_eval_options;
 
 typedef struct rmb_eval_result rmb_eval_result;

@@ -5,15 +5,26 @@
 #include "eval/plan.h"
 #include "eval/records.h"
 #include "eval/summary.h"
+#include "rmb/store.h"
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct rmb_eval_result {
     char *table;
     char *out_dir;
     rmb_metrics metrics;
 };
+
+/* What the run store gave and took: run.json's counts. */
+typedef struct store_tally {
+    size_t units;    /* this run's units (a shard's share when sharded) */
+    size_t reused;   /* found in the store */
+    size_t computed; /* scored by this process and stored */
+} store_tally;
 
 /* Everything one run holds; released by run_free. */
 typedef struct run {
@@ -30,10 +41,15 @@ typedef struct run {
     const rmb_outcome *view; /* the outcomes the metrics read */
     rmb_run_info info;
     char *scorer_report;
+    rmb_store *store;
+    char *store_path;
+    store_tally tally;
 } run;
 
 static void run_free(run *r)
 {
+    rmb_store_close(r->store, NULL);
+    free(r->store_path);
     rmb_dataset_close(r->ds);
     rmb_scorer_close(r->scorer);
     rmb_records_free(&r->records);
@@ -61,30 +77,225 @@ static const rmb_item *item_of_sequence(const rmb_dataset *ds, const rmb_plan *p
     return NULL;
 }
 
-/* Scores every distinct sequence in batches; any failed sequence fails the
- * run (no output is written), naming the first item that needs it. */
+/* The units of work (distinct sequences, or a judge's comparisons) go
+ * through one path: look each up in the run store, score what is missing in
+ * batches, store each value as it arrives and commit after every batch.
+ * run_batch scores units idx[0..k) into values[0..k) with per-unit errors. */
+typedef rmb_status (*batch_fn)(run *r, const void *units, const size_t *idx, size_t k,
+                               double *values, rmb_error *item_err);
+
+typedef struct work {
+    const void *units;
+    size_t n;
+    rmb_store_key *keys;
+    size_t *conversation; /* of each unit: shards split whole conversations */
+    size_t batch;
+    const char *stage;
+    batch_fn run_batch;
+    size_t failed;       /* units that failed (not stored; a rerun retries them) */
+    size_t first_failed; /* the first of them, its error in failed_err */
+    rmb_error failed_err;
+} work;
+
+typedef struct group_load {
+    uint64_t load;
+    size_t conversation;
+} group_load;
+
+static int heavier_first(const void *a, const void *b)
+{
+    const group_load *x = a, *y = b;
+    if (x->load != y->load)
+        return x->load < y->load ? 1 : -1;
+    return x->conversation < y->conversation ? -1 : x->conversation > y->conversation;
+}
+
+/* Which shard each conversation goes to: whole conversations (a scorer
+ * shares their prefixes), heaviest first, each to the least-loaded shard;
+ * the load is text bytes, the proxy for tokens.  The same plan always
+ * splits the same way. */
+static int *shard_of_conversations(const run *r, const work *w)
+{
+    size_t n_conv = rmb_dataset_n_conversations(r->ds);
+    group_load *groups = calloc(n_conv + 1, sizeof *groups);
+    uint64_t *load = calloc((size_t)r->opt->shard_count, sizeof *load);
+    int *shard = calloc(n_conv + 1, sizeof *shard);
+    if (groups && load && shard) {
+        for (size_t c = 0; c < n_conv; c++)
+            groups[c].conversation = c;
+        for (size_t u = 0; u < w->n; u++)
+            groups[w->conversation[u]].load += w->keys[u].length;
+        qsort(groups, n_conv, sizeof *groups, heavier_first);
+        for (size_t g = 0; g < n_conv; g++) {
+            int best = 0;
+            for (int i = 1; i < r->opt->shard_count; i++)
+                if (load[i] < load[best])
+                    best = i;
+            load[best] += groups[g].load;
+            shard[groups[g].conversation] = best;
+        }
+    }
+    free(groups);
+    if (!load) {
+        free(shard);
+        shard = NULL;
+    }
+    free(load);
+    return shard;
+}
+
+/* Fills todo with the units to score (this shard's, when sharded); the
+ * others get their stored value. */
+static rmb_status plan_work(run *r, work *w, double *values, size_t *todo, size_t *n_todo)
+{
+    int *shard = NULL;
+    if (r->opt->shard_count && !(shard = shard_of_conversations(r, w)))
+        return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    size_t reused = 0, n_mine = 0;
+    rmb_status st = RMB_OK;
+    *n_todo = 0;
+    for (size_t u = 0; st == RMB_OK && u < w->n; u++) {
+        if (shard && shard[w->conversation[u]] != r->opt->shard_index - 1)
+            continue;
+        n_mine++;
+        bool found = false;
+        if (!r->opt->fresh)
+            st = rmb_store_get(r->store, &w->keys[u], &values[u], &found, r->err);
+        if (found)
+            reused++;
+        else
+            todo[(*n_todo)++] = u;
+    }
+    free(shard);
+    r->tally = (store_tally){n_mine, reused, 0};
+    if (st == RMB_OK)
+        rmb_log(r->ctx, RMB_LOG_INFO, "run store %s: %s: reused %zu of %zu, %zu to compute",
+                r->store_path, w->stage, reused, n_mine, *n_todo);
+    if (st == RMB_OK && r->opt->n_merge_dirs && *n_todo)
+        st = rmb_fail(r->err, RMB_EDATA, "%s: the merged stores lack %zu of the %zu values for %s "
+                      "(did every shard finish, with the same options?)", r->store_path, *n_todo, w->n,
+                      w->stage);
+    return st;
+}
+
+/* Keeps the values of one scored batch: stored, and committed together. */
+static rmb_status keep_batch(run *r, work *w, const size_t *idx, size_t k, double *got,
+                             const rmb_error *item_err, double *values)
+{
+    rmb_status st = RMB_OK;
+    for (size_t i = 0; st == RMB_OK && i < k; i++) {
+        if (item_err[i].status != RMB_OK) {
+            if (w->failed++ == 0) {
+                w->first_failed = idx[i];
+                w->failed_err = item_err[i];
+            }
+            continue;
+        }
+        st = rmb_store_put(r->store, &w->keys[idx[i]], &got[i], r->opt->fresh, r->err);
+        values[idx[i]] = got[i];
+        r->tally.computed++;
+    }
+    return st == RMB_OK ? rmb_store_commit(r->store, r->err) : st;
+}
+
+static rmb_status run_work(run *r, work *w, double *values)
+{
+    size_t *todo = calloc(w->n + 1, sizeof *todo);
+    double *got = calloc(w->batch, sizeof *got);
+    rmb_error *item_err = calloc(w->batch, sizeof *item_err);
+    size_t n_todo = 0;
+    rmb_status st = todo && got && item_err ? plan_work(r, w, values, todo, &n_todo)
+                                            : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    for (size_t at = 0; st == RMB_OK && at < n_todo; at += w->batch) {
+        size_t k = n_todo - at < w->batch ? n_todo - at : w->batch;
+        st = w->run_batch(r, w->units, todo + at, k, got, item_err);
+        if (st == RMB_OK)
+            st = keep_batch(r, w, todo + at, k, got, item_err, values);
+        rmb_progress(r->ctx, w->stage, at + k, n_todo);
+    }
+    free(todo);
+    free(got);
+    free(item_err);
+    return st;
+}
+
+/* A batch's units, copied out of the plan's array (units of size bytes). */
+static void *gather(const void *units, size_t size, const size_t *idx, size_t k)
+{
+    char *batch = malloc(k * size + 1);
+    for (size_t i = 0; batch && i < k; i++)
+        memcpy(batch + i * size, (const char *)units + idx[i] * size, size);
+    return batch;
+}
+
+static rmb_status sequence_batch(run *r, const void *units, const size_t *idx, size_t k,
+                                 double *values, rmb_error *item_err)
+{
+    rmb_sequence *batch = gather(units, sizeof *batch, idx, k);
+    if (!batch)
+        return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    rmb_status st = rmb_scorer_score(r->scorer, batch, k, values, item_err, r->ctx, r->err);
+    free(batch);
+    return st;
+}
+
+static rmb_status comparison_batch(run *r, const void *units, const size_t *idx, size_t k,
+                                   double *values, rmb_error *item_err)
+{
+    rmb_comparison *batch = gather(units, sizeof *batch, idx, k);
+    int *verdicts = calloc(k, sizeof *verdicts);
+    rmb_status st = batch && verdicts ? RMB_OK : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    if (st == RMB_OK && rmb_canceled(r->ctx))
+        st = rmb_fail(r->err, RMB_ECANCELED, "canceled");
+    if (st == RMB_OK)
+        st = r->scorer->ops->compare(r->scorer, batch, k, verdicts, item_err, r->ctx, r->err);
+    for (size_t i = 0; st == RMB_OK && i < k; i++)
+        values[i] = verdicts[i];
+    free(batch);
+    free(verdicts);
+    return st;
+}
+
+/* Keys and conversations of units, filled by the caller; NULL when out of
+ * memory. */
+static bool work_alloc(work *w)
+{
+    w->keys = calloc(w->n + 1, sizeof *w->keys);
+    w->conversation = calloc(w->n + 1, sizeof *w->conversation);
+    return w->keys && w->conversation;
+}
+
+static void work_free(work *w)
+{
+    free(w->keys);
+    free(w->conversation);
+}
+
+static size_t batch_size(const run *r, size_t fallback)
+{
+    return r->scorer->batch_size ? r->scorer->batch_size : fallback;
+}
+
+/* Scores every distinct sequence (or this shard's); a failed sequence fails
+ * the run after the others are stored, naming the first item needing it. */
 static rmb_status score_sequences(run *r, const rmb_plan *plan, double *seq_scores)
 {
-    size_t batch = r->scorer->batch_size ? r->scorer->batch_size : 64;
-    rmb_error *item_err = calloc(batch, sizeof *item_err);
-    if (!item_err)
-        return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
-    rmb_status st = RMB_OK;
-    for (size_t at = 0; st == RMB_OK && at < plan->n_sequences; at += batch) {
-        size_t n = plan->n_sequences - at < batch ? plan->n_sequences - at : batch;
-        st = rmb_scorer_score(r->scorer, plan->sequences + at, n, seq_scores + at, item_err,
-                              r->ctx, r->err);
-        for (size_t i = 0; st == RMB_OK && i < n; i++) {
-            if (item_err[i].status == RMB_OK)
-                continue;
-            const rmb_item *it = item_of_sequence(r->ds, plan, at + i);
-            st = rmb_fail(r->err, item_err[i].status, "%s: item %zu (uid %s): scoring failed: %s",
-                          it ? it->file : "?", it ? it->index : 0, it ? it->uid : "?",
-                          item_err[i].msg);
-        }
-        rmb_progress(r->ctx, "scoring", at + n, plan->n_sequences);
+    work w = {.units = plan->sequences, .n = plan->n_sequences, .batch = batch_size(r, 64),
+              .stage = "scoring", .run_batch = sequence_batch};
+    rmb_status st = work_alloc(&w) ? RMB_OK : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    for (size_t s = 0; st == RMB_OK && s < w.n; s++) {
+        w.keys[s] = rmb_store_key_of(plan->sequences[s].conversation, plan->sequences[s].answer, NULL);
+        w.conversation[s] = plan->sequences[s].conversation_id;
     }
-    free(item_err);
+    if (st == RMB_OK)
+        st = run_work(r, &w, seq_scores);
+    if (st == RMB_OK && w.failed) {
+        const rmb_item *it = item_of_sequence(r->ds, plan, w.first_failed);
+        st = rmb_fail(r->err, w.failed_err.status, "%s: item %zu (uid %s): scoring failed: %s%s",
+                      it ? it->file : "?", it ? it->index : 0, it ? it->uid : "?", w.failed_err.msg,
+                      w.failed > 1 ? " (and other sequences; a rerun retries only the failed ones)" : "");
+    }
+    work_free(&w);
     return st;
 }
 
@@ -135,24 +346,21 @@ static rmb_status score_with_judge(run *r)
     if (st != RMB_OK)
         return st;
     size_t n_answers = plan.n_naive + n;
-    int *verdicts = calloc(plan.n_comparisons + 1, sizeof *verdicts);
-    size_t batch = r->scorer->batch_size ? r->scorer->batch_size : 16;
-    rmb_error *item_err = calloc(batch, sizeof *item_err);
-    st = verdicts && item_err ? alloc_outcomes(r, n, n_answers)
-                              : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
-    for (size_t at = 0; st == RMB_OK && at < plan.n_comparisons; at += batch) {
-        size_t k = plan.n_comparisons - at < batch ? plan.n_comparisons - at : batch;
-        if (rmb_canceled(r->ctx))
-            st = rmb_fail(r->err, RMB_ECANCELED, "canceled");
-        else
-            st = r->scorer->ops->compare(r->scorer, plan.comparisons + at, k, verdicts + at, item_err,
-                                         r->ctx, r->err);
-        for (size_t i = 0; st == RMB_OK && i < k; i++)
-            if (item_err[i].status != RMB_OK)
-                st = rmb_fail(r->err, item_err[i].status, "comparison %zu: judging failed: %s",
-                              at + i, item_err[i].msg);
-        rmb_progress(r->ctx, "judging", at + k, plan.n_comparisons);
+    double *verdicts = calloc(plan.n_comparisons + 1, sizeof *verdicts);
+    work w = {.units = plan.comparisons, .n = plan.n_comparisons, .batch = batch_size(r, 16),
+              .stage = "judging", .run_batch = comparison_batch};
+    st = verdicts && work_alloc(&w) ? alloc_outcomes(r, n, n_answers)
+                                    : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    for (size_t c = 0; st == RMB_OK && c < w.n; c++) {
+        const rmb_comparison *cmp = &plan.comparisons[c];
+        w.keys[c] = rmb_store_key_of(cmp->conversation, cmp->first, cmp->second);
+        w.conversation[c] = cmp->conversation_id;
     }
+    if (st == RMB_OK)
+        st = run_work(r, &w, verdicts);
+    if (st == RMB_OK && w.failed)
+        st = rmb_fail(r->err, w.failed_err.status, "comparison %zu: judging failed: %s%s", w.first_failed,
+                      w.failed_err.msg, w.failed > 1 ? " (and others; a rerun retries only the failed ones)" : "");
     if (st == RMB_OK) {
         double *s = r->scores;
         for (size_t i = 0; i < n; i++) {
@@ -165,7 +373,7 @@ static rmb_status score_with_judge(run *r)
         r->info.naive_sequences = plan.n_naive;
         r->info.distinct_sequences = plan.n_comparisons;
     }
-    free(item_err);
+    work_free(&w);
     free(verdicts);
     rmb_comparison_plan_free(&plan);
     return st;
@@ -184,11 +392,56 @@ static char *default_out_dir(const char *name)
     return dir;
 }
 
-static rmb_status run_scorer(run *r, const char *out_dir)
+/* Opens the scorer once: its name gives the default --out.  Judges keep
+ * their raw answers in the out directory from the moment they open, so a
+ * judge (cheap to open: no model to load) is reopened once that is known. */
+static rmb_status open_scorer(run *r, char **out_dir)
 {
     rmb_scorer_options so = r->opt->scorer;
-    so.artifacts_dir = out_dir;
+    so.artifacts_dir = r->opt->out_dir;
     rmb_status st = rmb_scorer_open(&r->scorer, r->opt->model, &so, r->err);
+    if (st != RMB_OK)
+        return st;
+    *out_dir = r->opt->out_dir ? strdup(r->opt->out_dir) : default_out_dir(r->scorer->name);
+    if (!*out_dir)
+        return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    if (r->opt->out_dir || !r->scorer->ops->compare)
+        return RMB_OK;
+    rmb_scorer_close(r->scorer);
+    r->scorer = NULL;
+    so.artifacts_dir = *out_dir;
+    return rmb_scorer_open(&r->scorer, r->opt->model, &so, r->err);
+}
+
+/* Opens the run store (default <out>/store.sqlite) and, for rmb merge,
+ * copies the shards' stores into it. */
+static rmb_status open_store(run *r, const char *out_dir)
+{
+    const rmb_eval_options *o = r->opt;
+    rmb_status st = o->store_path ? RMB_OK : rmb_mkdirs(out_dir, r->err);
+    if (st != RMB_OK)
+        return st;
+    if (o->store_path ? !(r->store_path = strdup(o->store_path))
+                      : asprintf(&r->store_path, "%s/store.sqlite", out_dir) < 0)
+        return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    st = rmb_store_open(&r->store, r->store_path, r->scorer->fingerprint, r->ctx, r->err);
+    for (size_t i = 0; st == RMB_OK && i < o->n_merge_dirs; i++) {
+        char *shard;
+        if (asprintf(&shard, "%s/store.sqlite", o->merge_dirs[i]) < 0)
+            return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+        if (access(shard, R_OK) != 0)
+            st = rmb_fail(r->err, RMB_EIO, "%s: no run store to merge (not the --out of an rmb eval --shard run?)",
+                          shard);
+        else if (strcmp(shard, r->store_path) != 0)
+            st = rmb_store_merge(r->store, shard, r->err);
+        free(shard);
+    }
+    return st;
+}
+
+static rmb_status run_scorer(run *r, char **out_dir)
+{
+    rmb_status st = open_scorer(r, out_dir);
     if (st != RMB_OK)
         return st;
     r->info.scorer_name = r->scorer->name;
@@ -199,7 +452,14 @@ static rmb_status run_scorer(run *r, const char *out_dir)
     if (rmb_dataset_n_items(r->ds) == 0)
         return rmb_fail(r->err, RMB_EUSAGE, "%s: the selection has no items (check --subset)",
                         r->data_dir);
+    /* After the data: bad input leaves no file behind, not even a store. */
+    if ((st = open_store(r, *out_dir)) != RMB_OK)
+        return st;
     st = r->scorer->ops->score ? score_with_scorer(r) : score_with_judge(r);
+    rmb_status closed = rmb_store_close(r->store, st == RMB_OK ? r->err : NULL);
+    r->store = NULL;
+    if (st == RMB_OK)
+        st = closed;
     if (st == RMB_OK && r->scorer->ops->report)
         r->info.scorer_report = r->scorer_report = r->scorer->ops->report(r->scorer);
     r->view = r->outcomes;
@@ -327,6 +587,48 @@ static rmb_status finish(run *r, rmb_eval_result *res)
     return st;
 }
 
+/* A shard writes no results: its table says where its scores went. */
+static rmb_status shard_table(run *r, rmb_eval_result *res)
+{
+    if (asprintf(&res->table, "shard %d/%d: %zu values in %s (%zu reused, %zu computed); "
+                 "combine the shards with rmb merge\n", r->opt->shard_index, r->opt->shard_count,
+                 r->tally.units, r->store_path, r->tally.reused, r->tally.computed) < 0)
+        return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    return RMB_OK;
+}
+
+/* run.json: how this process got its values (store, shard, merge, reuse).
+ * It differs between a resumed or merged run and an uninterrupted one, so
+ * it is kept out of the summary files, which do not. */
+static json_t *run_json(const run *r)
+{
+    const rmb_eval_options *o = r->opt;
+    json_t *merged = json_array();
+    for (size_t i = 0; merged && i < o->n_merge_dirs; i++)
+        json_array_append_new(merged, json_string(o->merge_dirs[i]));
+    json_t *shard = o->shard_count ? json_pack("[ii]", o->shard_index, o->shard_count) : json_null();
+    return json_pack("{s:s, s:s, s:b, s:o?, s:o?, s:I, s:I, s:I}", "store", r->store_path,
+                     "fingerprint", r->scorer->fingerprint, "fresh", o->fresh, "shard", shard,
+                     "merged_from", merged, "units", (json_int_t)r->tally.units, "reused",
+                     (json_int_t)r->tally.reused, "computed", (json_int_t)r->tally.computed);
+}
+
+static rmb_status write_run_json(run *r, const char *dir)
+{
+    rmb_status st = rmb_mkdirs(dir, r->err);
+    json_t *doc = st == RMB_OK ? run_json(r) : NULL;
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    char *path = NULL;
+    if (st == RMB_OK && (!text || asprintf(&path, "%s/run.json", dir) < 0))
+        st = rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    if (st == RMB_OK)
+        st = rmb_write_file_atomic(path, text, strlen(text), r->err);
+    json_decref(doc);
+    free(text);
+    free(path);
+    return st;
+}
+
 static char *name_for_out_dir(const rmb_eval_options *opt)
 {
     const char *results = results_path(opt->model);
@@ -367,27 +669,16 @@ rmb_status rmb_eval_run(const rmb_eval_options *opt, const rmb_context *ctx, rmb
         }
     } else {
         r.info.options = &opt->scorer;
-        /* The out dir must be known before scoring (judges keep raw outputs
-         * there), and its default depends on the scorer's name: open the
-         * scorer first when no --out was given. */
-        if (!opt->out_dir) {
-            rmb_scorer *probe;
-            st = rmb_scorer_open(&probe, opt->model, &opt->scorer, err);
-            if (st == RMB_OK) {
-                res->out_dir = default_out_dir(probe->name);
-                rmb_scorer_close(probe);
-            }
-        } else {
-            res->out_dir = strdup(opt->out_dir);
-            st = RMB_OK;
-        }
-        if (st == RMB_OK)
-            st = res->out_dir ? run_scorer(&r, res->out_dir) : rmb_fail(err, RMB_ENOMEM, "out of memory");
+        st = run_scorer(&r, &res->out_dir);
     }
     if (st == RMB_OK && !res->out_dir)
         st = rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if (st == RMB_OK)
+    if (st == RMB_OK && opt->shard_count)
+        st = shard_table(&r, res);
+    else if (st == RMB_OK)
         st = finish(&r, res);
+    if (st == RMB_OK && r.store_path)
+        st = write_run_json(&r, res->out_dir);
     run_free(&r);
     if (st != RMB_OK) {
         rmb_eval_result_free(res);

@@ -3,9 +3,11 @@
 #include "score/backends.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static void baseline_destroy(rmb_scorer *s)
 {
@@ -51,6 +53,12 @@ rmb_status rmb_length_scorer_open(rmb_scorer **out, const char *spec, const char
 typedef struct random_scorer {
     rmb_scorer base;
     uint64_t seed;
+    /* Test hooks for the run store's tests: $RMB_TEST_SLOW_SCORER_US makes
+     * it a stand-in for a slow model (that long per sequence, batches of 8);
+     * $RMB_TEST_SCORER_LOG=FILE appends the key of every sequence it scored,
+     * so a test can prove no score was computed twice. */
+    long slow_us;
+    int log_fd; /* -1 when off */
 } random_scorer;
 
 static uint64_t splitmix64(uint64_t x)
@@ -61,20 +69,52 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* One line per key, the batch in one append. */
+static void log_keys(const random_scorer *rs, const rmb_sequence *seqs, size_t n)
+{
+    char line[24];
+    for (size_t i = 0; rs->log_fd >= 0 && i < n; i++) {
+        int len = snprintf(line, sizeof line, "%016" PRIx64 "\n", seqs[i].key);
+        if (write(rs->log_fd, line, (size_t)len) != len)
+            return; /* a test hook: a short log fails that test */
+    }
+}
+
 static rmb_status random_score(rmb_scorer *self, const rmb_sequence *seqs, size_t n,
                                double *scores, rmb_error *item_err, const rmb_context *ctx,
                                rmb_error *err)
 {
     (void)ctx, (void)err;
-    uint64_t salt = splitmix64(((random_scorer *)self)->seed);
+    const random_scorer *rs = (const random_scorer *)self;
+    uint64_t salt = splitmix64(rs->seed);
+    if (rs->slow_us > 0)
+        usleep((useconds_t)(rs->slow_us * (long)n));
     for (size_t i = 0; i < n; i++) {
         scores[i] = (double)(splitmix64(seqs[i].key ^ salt) >> 11) * 0x1.0p-53;
         item_err[i].status = RMB_OK;
     }
+    log_keys(rs, seqs, n);
     return RMB_OK;
 }
 
-static const rmb_scorer_ops random_ops = {.score = random_score, .destroy = baseline_destroy};
+static void random_destroy(rmb_scorer *self)
+{
+    random_scorer *rs = (random_scorer *)self;
+    if (rs->log_fd >= 0)
+        close(rs->log_fd);
+    rmb_scorer_free(self);
+}
+
+static const rmb_scorer_ops random_ops = {.score = random_score, .destroy = random_destroy};
+
+static void open_test_hooks(random_scorer *s)
+{
+    const char *slow = getenv("RMB_TEST_SLOW_SCORER_US");
+    if (slow && (s->slow_us = strtol(slow, NULL, 10)) > 0)
+        s->base.batch_size = 8;
+    const char *log = getenv("RMB_TEST_SCORER_LOG");
+    s->log_fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+}
 
 rmb_status rmb_random_scorer_open(rmb_scorer **out, const char *spec, const char *arg,
                                   const rmb_scorer_options *opt, rmb_error *err)
@@ -97,6 +137,7 @@ rmb_status rmb_random_scorer_open(rmb_scorer **out, const char *spec, const char
     if (!s)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     s->seed = seed;
+    open_test_hooks(s);
     *out = &s->base;
     return RMB_OK;
 }
