@@ -574,6 +574,8 @@ static rmb_status write_outputs(run *r, const char *dir, const rmb_metrics *m, c
 
 static rmb_status finish(run *r, rmb_eval_result *res)
 {
+    r->info.outcomes = r->view; /* for the summary's analyses */
+    r->info.n_outcomes = r->n_outcomes;
     rmb_status st = rmb_metrics_compute(r->view, r->n_outcomes, &res->metrics, r->err);
     if (st != RMB_OK)
         return st;
@@ -617,13 +619,15 @@ static rmb_status write_run_json(run *r, const char *dir)
 {
     rmb_status st = rmb_mkdirs(dir, r->err);
     json_t *doc = st == RMB_OK ? run_json(r) : NULL;
-    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-    char *path = NULL;
-    if (st == RMB_OK && (!text || asprintf(&path, "%s/run.json", dir) < 0))
+    char *json = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    char *text = NULL, *path = NULL;
+    if (st == RMB_OK && (!json || asprintf(&text, "%s\n", json) < 0 ||
+                         asprintf(&path, "%s/run.json", dir) < 0))
         st = rmb_fail(r->err, RMB_ENOMEM, "out of memory");
     if (st == RMB_OK)
         st = rmb_write_file_atomic(path, text, strlen(text), r->err);
     json_decref(doc);
+    free(json);
     free(text);
     free(path);
     return st;
