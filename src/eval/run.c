@@ -439,6 +439,27 @@ static rmb_status open_store(run *r, const char *out_dir)
     return st;
 }
 
+/* The scorer's report counts the work of this process only: when values
+ * came from the store, it says so ("store": reused and computed), so that
+ * its counts and rates are read as covering the computed part. */
+static char *scorer_report(const run *r)
+{
+    char *text = r->scorer->ops->report(r->scorer);
+    if (!text || r->tally.reused == 0)
+        return text;
+    json_t *rep = json_loads(text, 0, NULL);
+    char *marked = NULL;
+    if (json_is_object(rep) &&
+        json_object_set_new(rep, "store", json_pack("{s:I, s:I}", "reused", (json_int_t)r->tally.reused,
+                                                    "computed", (json_int_t)r->tally.computed)) == 0)
+        marked = json_dumps(rep, JSON_COMPACT);
+    json_decref(rep);
+    if (!marked)
+        return text;
+    free(text);
+    return marked;
+}
+
 static rmb_status run_scorer(run *r, char **out_dir)
 {
     rmb_status st = open_scorer(r, out_dir);
@@ -461,7 +482,7 @@ static rmb_status run_scorer(run *r, char **out_dir)
     if (st == RMB_OK)
         st = closed;
     if (st == RMB_OK && r->scorer->ops->report)
-        r->info.scorer_report = r->scorer_report = r->scorer->ops->report(r->scorer);
+        r->info.scorer_report = r->scorer_report = scorer_report(r);
     r->view = r->outcomes;
     return st;
 }

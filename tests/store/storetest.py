@@ -22,18 +22,21 @@ def reuse_line(stderr):
     return tuple(int(x) for x in m.groups())
 
 
-def rows(store):
+def store_keys(store):
+    """The keys (unsigned, as rmb_sequence_key) of the store's rows."""
     if not os.path.exists(store):
-        return 0
-    with sqlite3.connect(store) as db:
-        try:
-            return db.execute("SELECT count(*) FROM scores").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
+        return set()
+    db = sqlite3.connect(store)
+    try:
+        return {k & (2**64 - 1) for (k,) in db.execute("SELECT key FROM scores")}
+    except sqlite3.OperationalError:  # killed before the tables were made
+        return set()
+    finally:
+        db.close()
 
 
-def same_outputs(a, b):
-    for name in OUTPUTS:
+def same_outputs(a, b, names=OUTPUTS):
+    for name in names:
         with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
             if fa.read() != fb.read():
                 sys.exit(f"FAIL: {a}/{name} and {b}/{name} differ")
