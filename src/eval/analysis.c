@@ -204,3 +204,13 @@ json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, const char *sco
                      length_bias_json(outcomes, n), "score_distribution", dist, "position_consistency",
                      position_consistency_json(scorer_report));
 }
+
+double rmb_analysis_number(const json_t *j, const char *k0, const char *k1, const char *k2)
+{
+    const json_t *v = json_object_get(j, k0);
+    if (k1)
+        v = json_object_get(v, k1);
+    if (k2)
+        v = json_object_get(v, k2);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}

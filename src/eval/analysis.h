@@ -25,4 +25,8 @@
  * of memory. */
 json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, const char *scorer_report);
 
+/* The number at j[k0][k1][k2] (a NULL key ends the path), or NaN when that is
+ * missing or not a number: for reading analyses back. */
+double rmb_analysis_number(const json_t *j, const char *k0, const char *k1, const char *k2);
+
 #endif

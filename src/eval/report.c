@@ -1,5 +1,6 @@
 /* rmb report: the leaderboard as one self-contained HTML page.  Charts are
  * inline SVG drawn here; the page has no scripts and loads nothing. */
+#include "eval/analysis.h"
 #include "eval/compare.h"
 
 #include "common/buf.h"
@@ -48,14 +49,6 @@ static void put_number(rmb_buf *b, double x)
         rmb_buf_puts(b, "n/a");
     else
         rmb_buf_printf(b, "%.4f", x);
-}
-
-static double json_num(const json_t *j, const char *path0, const char *path1)
-{
-    const json_t *v = json_object_get(j, path0);
-    if (path1)
-        v = json_object_get(v, path1);
-    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 static const char style[] =
@@ -265,18 +258,18 @@ static void length_row(rmb_buf *b, const json_t *lbias)
     for (int k = 0; k < 3; k++) {
         const json_t *grp = json_object_get(lbias, groups[k]);
         rmb_buf_puts(b, "<td>");
-        put_number(b, json_num(grp, "accuracy", NULL));
-        rmb_buf_printf(b, " <span class=\"ci\">(%.0f)</span></td>", json_num(grp, "total", NULL));
+        put_number(b, rmb_analysis_number(grp, "accuracy", NULL, NULL));
+        rmb_buf_printf(b, " <span class=\"ci\">(%.0f)</span></td>", rmb_analysis_number(grp, "total", NULL, NULL));
     }
-    double gap = json_num(json_object_get(lbias, "longer"), "accuracy", NULL) -
-                 json_num(json_object_get(lbias, "shorter"), "accuracy", NULL);
+    double gap = rmb_analysis_number(lbias, "longer", "accuracy", NULL) -
+                 rmb_analysis_number(lbias, "shorter", "accuracy", NULL);
     rmb_buf_puts(b, "<td>");
     if (isnan(gap))
         rmb_buf_puts(b, "n/a");
     else
         rmb_buf_printf(b, "%+.4f", gap);
     rmb_buf_puts(b, "</td><td>");
-    put_number(b, json_num(lbias, "length_baseline_accuracy", NULL));
+    put_number(b, rmb_analysis_number(lbias, "length_baseline_accuracy", NULL, NULL));
     rmb_buf_puts(b, "</td>");
 }
 
@@ -300,14 +293,14 @@ static void length_chart(rmb_buf *b, const rmb_leaderboard *lb)
         const char *const groups[] = {"longer", "shorter"};
         const char *const fills[] = {"#4477aa", "#ee6677"};
         for (int i = 0; i < 2; i++) {
-            double a = json_num(json_object_get(all, groups[i]), "accuracy", NULL);
+            double a = rmb_analysis_number(all, groups[i], "accuracy", NULL);
             if (isnan(a))
                 continue;
             rmb_buf_printf(b, "<rect class=\"length-bar\" x=\"%.1f\" y=\"%.1f\" width=\"30\" height=\"%.1f\" fill=\"%s\">"
                               "<title>%s: %.4f</title></rect>\n",
                            x + i * 34, TOP + H * (1 - a), H * a, fills[i], groups[i], a);
         }
-        double base = json_num(all, "length_baseline_accuracy", NULL);
+        double base = rmb_analysis_number(all, "length_baseline_accuracy", NULL, NULL);
         if (!isnan(base))
             rmb_buf_printf(b, "<line class=\"baseline\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
                               "stroke-dasharray=\"3,2\"/>\n",
@@ -369,15 +362,15 @@ static void distributions(rmb_buf *b, const rmb_leaderboard *lb)
                                                                   goal_names[g]), kind ? "other" : "preferred");
                 run_row(b, lb->rs.runs[r].label);
                 rmb_buf_puts(b, "<td>");
-                put_number(b, json_num(an, "tie_rate", "all"));
+                put_number(b, rmb_analysis_number(an, "tie_rate", "all", NULL));
                 rmb_buf_puts(b, "</td><td>");
-                put_number(b, json_num(an, "position_consistency", NULL));
+                put_number(b, rmb_analysis_number(an, "position_consistency", NULL, NULL));
                 rmb_buf_printf(b, "</td><td class=\"name\">%s</td><td class=\"name\">%s</td><td>%.0f</td>",
-                               goal_names[g], kind ? "other" : "preferred", json_num(d, "count", NULL));
+                               goal_names[g], kind ? "other" : "preferred", rmb_analysis_number(d, "count", NULL, NULL));
                 static const char *const stats[] = {"mean", "sd", "p05", "p50", "p95"};
                 for (int i = 0; i < 5; i++) {
                     rmb_buf_puts(b, "<td>");
-                    put_number(b, json_num(d, stats[i], NULL));
+                    put_number(b, rmb_analysis_number(d, stats[i], NULL, NULL));
                     rmb_buf_puts(b, "</td>");
                 }
                 rmb_buf_puts(b, "</tr>\n");

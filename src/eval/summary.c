@@ -221,32 +221,21 @@ static void md_breakdown(rmb_buf *b, const char *title, const char *key_title,
     }
 }
 
-/* a[k0][k1]..., NaN unless a number (NULL ends the path). */
-static double number_at(const json_t *a, const char *k0, const char *k1, const char *k2)
-{
-    const json_t *v = json_object_get(a, k0);
-    if (k1)
-        v = json_object_get(v, k1);
-    if (k2)
-        v = json_object_get(v, k2);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* The analyses' headline (summary.json has them all). */
 static void md_analysis(rmb_buf *b, const rmb_run_info *info)
 {
     json_t *a = rmb_analysis_json(info->outcomes, info->n_outcomes, info->scorer_report);
     if (!a)
         return;
-    rmb_buf_printf(b, "\n## Analyses\n\n- tie rate: %.4f\n", number_at(a, "tie_rate", "all", NULL));
+    rmb_buf_printf(b, "\n## Analyses\n\n- tie rate: %.4f\n", rmb_analysis_number(a, "tie_rate", "all", NULL));
     const json_t *all = json_object_get(json_object_get(a, "length_bias"), "all");
     if (all)
         rmb_buf_printf(b, "- length bias: accuracy %.4f where the preferred answer is the longest, %.4f where it "
                           "is the shortest (the length baseline scores %.4f)\n",
-                       number_at(all, "longer", "accuracy", NULL), number_at(all, "shorter", "accuracy", NULL),
-                       number_at(all, "length_baseline_accuracy", NULL, NULL));
-    if (!isnan(number_at(a, "position_consistency", NULL, NULL)))
-        rmb_buf_printf(b, "- position consistency (judge): %.4f\n", number_at(a, "position_consistency", NULL, NULL));
+                       rmb_analysis_number(all, "longer", "accuracy", NULL), rmb_analysis_number(all, "shorter", "accuracy", NULL),
+                       rmb_analysis_number(all, "length_baseline_accuracy", NULL, NULL));
+    if (!isnan(rmb_analysis_number(a, "position_consistency", NULL, NULL)))
+        rmb_buf_printf(b, "- position consistency (judge): %.4f\n", rmb_analysis_number(a, "position_consistency", NULL, NULL));
     json_decref(a);
 }
 

@@ -10,16 +10,6 @@ static const rmb_answer pair_short_first[] = {{"a", "ok"}, {"b", "a longer one"}
 static const rmb_answer bon_mixed[] = {{"a", "abcd"}, {"b", "ab"}, {"c", "abcdefgh"}}; /* neither */
 static const rmb_answer unknown[] = {{NULL, NULL}, {NULL, NULL}};
 
-static double num(const json_t *j, const char *a, const char *b, const char *c)
-{
-    const json_t *v = json_object_get(j, a);
-    if (b)
-        v = json_object_get(v, b);
-    if (c)
-        v = json_object_get(v, c);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static void test_length_and_ties(void)
 {
     rmb_item items[] = {
@@ -31,21 +21,21 @@ static void test_length_and_ties(void)
     rmb_outcome o[] = {{&items[0], s0}, {&items[1], s1}, {&items[2], s2}};
     json_t *a = rmb_analysis_json(o, 3, "{\"position_consistency_rate\": 0.75}");
     /* item 1 is a tie (5 == 5): one of three */
-    CHECK_NEAR(num(a, "tie_rate", "all", NULL), 1.0 / 3, 1e-15);
-    CHECK_NEAR(num(json_object_get(a, "tie_rate"), "helpfulness", "pairwise", NULL), 0.5, 1e-15);
+    CHECK_NEAR(rmb_analysis_number(a, "tie_rate", "all", NULL), 1.0 / 3, 1e-15);
+    CHECK_NEAR(rmb_analysis_number(json_object_get(a, "tie_rate"), "helpfulness", "pairwise", NULL), 0.5, 1e-15);
     CHECK(json_is_null(json_object_get(json_object_get(json_object_get(a, "tie_rate"), "helpfulness"), "bon")));
     /* longer: item 0 (correct); shorter: item 1 (a tie: wrong); other: item 2 (correct) */
     const json_t *all = json_object_get(json_object_get(a, "length_bias"), "all");
-    CHECK_NEAR(num(all, "longer", "accuracy", NULL), 1, 0);
-    CHECK_NEAR(num(all, "shorter", "accuracy", NULL), 0, 0);
-    CHECK_NEAR(num(all, "other", "total", NULL), 1, 0);
-    CHECK_NEAR(num(all, "length_baseline_accuracy", NULL, NULL), 1.0 / 3, 1e-15);
-    CHECK_NEAR(num(a, "position_consistency", NULL, NULL), 0.75, 0);
+    CHECK_NEAR(rmb_analysis_number(all, "longer", "accuracy", NULL), 1, 0);
+    CHECK_NEAR(rmb_analysis_number(all, "shorter", "accuracy", NULL), 0, 0);
+    CHECK_NEAR(rmb_analysis_number(all, "other", "total", NULL), 1, 0);
+    CHECK_NEAR(rmb_analysis_number(all, "length_baseline_accuracy", NULL, NULL), 1.0 / 3, 1e-15);
+    CHECK_NEAR(rmb_analysis_number(a, "position_consistency", NULL, NULL), 0.75, 0);
     /* helpfulness preferred scores {2, 5}: mean 3.5, sd 1.5, median 3.5 */
     const json_t *help = json_object_get(json_object_get(a, "score_distribution"), "helpfulness");
-    CHECK_NEAR(num(help, "preferred", "mean", NULL), 3.5, 1e-15);
-    CHECK_NEAR(num(help, "preferred", "sd", NULL), 1.5, 1e-15);
-    CHECK_NEAR(num(help, "preferred", "p50", NULL), 3.5, 1e-15);
+    CHECK_NEAR(rmb_analysis_number(help, "preferred", "mean", NULL), 3.5, 1e-15);
+    CHECK_NEAR(rmb_analysis_number(help, "preferred", "sd", NULL), 1.5, 1e-15);
+    CHECK_NEAR(rmb_analysis_number(help, "preferred", "p50", NULL), 3.5, 1e-15);
     /* bins over [1, 5]: 2 -> bin 5, 5 -> the last bin */
     const json_t *bins = json_object_get(json_object_get(help, "preferred"), "histogram");
     CHECK_EQ_INT(json_array_size(bins), RMB_ANALYSIS_BINS);
@@ -63,7 +53,7 @@ static void test_unknown_texts(void)
     json_t *a = rmb_analysis_json(&o, 1, NULL);
     CHECK(json_is_null(json_object_get(a, "length_bias")));
     CHECK(json_is_null(json_object_get(a, "position_consistency")));
-    CHECK_EQ_INT(num(json_object_get(a, "score_distribution"), "helpfulness", "preferred", "count"), 0);
+    CHECK_EQ_INT(rmb_analysis_number(json_object_get(a, "score_distribution"), "helpfulness", "preferred", "count"), 0);
     json_decref(a);
 }
 
