@@ -281,16 +281,37 @@ static void rope(float *x, size_t rows, size_t heads, size_t hd, const float *co
         }
 }
 
-static void gated_act(float *gate, const float *up, size_t n, rmb_act act)
+typedef struct act_job {
+    const rmb_net *net;
+    float *gate;
+    const float *up;
+    size_t n;
+} act_job;
+
+#define ACT_BLOCK 4096
+
+/* gate = act(gate) * up over one block of elements. */
+static void act_task(void *arg, size_t task, int thread)
 {
+    (void)thread;
+    const act_job *j = arg;
+    size_t i0 = task * ACT_BLOCK, n = rmb_min_size(ACT_BLOCK, j->n - i0);
+    float *gate = j->gate + i0;
+    const float *up = j->up + i0;
+    if (j->net->desc->act == RMB_ACT_SILU) {
+        j->net->kern->silu_mul(gate, up, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
-        if (act == RMB_ACT_SILU)
-            g = g / (1.0f + expf(-g));
-        else
-            g = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g)));
-        gate[i] = g * up[i];
+        gate[i] = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g))) * up[i];
     }
+}
+
+static void gated_act(const rmb_net *net, float *gate, const float *up, size_t n)
+{
+    act_job j = {net, gate, up, n};
+    rmb_pool_run(net->pool, (n + ACT_BLOCK - 1) / ACT_BLOCK, act_task, &j);
 }
 
 /* ---- attention ---- */
@@ -305,15 +326,12 @@ typedef struct attn_job {
 
 #define ATTN_ROWS 16
 
-/* Scores of q against key rows k[0..n) into p, returning their maximum. */
-static float attn_scores(const attn_job *j, const float *q, const float *k, size_t n, float *p,
-                         float max)
+/* Scales (and soft-caps) the scores p[0..n), returning their maximum. */
+static float scale_scores(const rmb_arch_desc *d, float *p, size_t n)
 {
-    const rmb_config *c = j->net->cfg;
-    const rmb_arch_desc *d = j->net->desc;
-    size_t hd = (size_t)c->head_dim, kvd = (size_t)c->n_kv_heads * hd;
+    float max = -INFINITY;
     for (size_t t = 0; t < n; t++) {
-        float sc = j->net->kern->dot(q, k + t * kvd, hd) * d->attn_scale;
+        float sc = p[t] * d->attn_scale;
         if (d->attn_softcap > 0)
             sc = tanhf(sc / d->attn_softcap) * d->attn_softcap;
         p[t] = sc;
@@ -322,9 +340,10 @@ static float attn_scores(const attn_job *j, const float *q, const float *k, size
     return max;
 }
 
-/* One head over a block of query rows: scores, softmax, weighted values.
- * A row attends to positions lo..pos of its own sequence: positions below
- * the span's plen are the shared prefix's rows, the rest its own rows, in
+/* One head over a block of query rows: scores, softmax, weighted values,
+ * one row at a time (a row of scores per thread, never the matrix).  A row
+ * attends to positions lo..pos of its own sequence: positions below the
+ * span's plen are the shared prefix's rows, the rest its own rows, in
  * position order either way, so a packed row computes exactly what it
  * computes alone. */
 static void attn_task(void *arg, size_t task, int thread)
@@ -343,33 +362,35 @@ static void attn_task(void *arg, size_t task, int thread)
         size_t lo = j->window && pos + 1 > (size_t)j->window ? pos + 1 - (size_t)j->window : 0;
         /* [lo, pos] = prefix positions [lo, mid) then own positions [mid, pos] */
         size_t mid = lo > sp->plen ? lo : sp->plen, n_pre = mid - lo, n = pos + 1 - lo;
+        size_t pre0 = (sp->prefix + lo) * kvd + g * hd;
+        size_t own0 = (sp->start + (mid - sp->plen)) * kvd + g * hd;
         const float *q = j->s->q + r * qd + h * hd;
-        const float *kpre = j->s->k + (sp->prefix + lo) * kvd + g * hd;
-        const float *vpre = j->s->v + (sp->prefix + lo) * kvd + g * hd;
-        size_t own0 = sp->start + (mid - sp->plen);
-        const float *kown = j->s->k + own0 * kvd + g * hd, *vown = j->s->v + own0 * kvd + g * hd;
-        float max = attn_scores(j, q, kpre, n_pre, p, -INFINITY);
-        max = attn_scores(j, q, kown, n - n_pre, p + n_pre, max);
-        float sum = 0;
+        kern->dots(q, j->s->k + pre0, kvd, n_pre, hd, p);
+        kern->dots(q, j->s->k + own0, kvd, n - n_pre, hd, p + n_pre);
+        float max = scale_scores(j->net->desc, p, n);
+        float sum = kern->exp_sum(p, n, max);
         for (size_t t = 0; t < n; t++)
-            sum += p[t] = expf(p[t] - max);
+            p[t] /= sum;
         float *out = j->s->att + r * qd + h * hd;
         memset(out, 0, hd * sizeof *out);
-        for (size_t t = 0; t < n; t++)
-            kern->axpy(out, p[t] / sum, t < n_pre ? vpre + t * kvd : vown + (t - n_pre) * kvd, hd);
+        kern->wsum(out, p, j->s->v + pre0, kvd, n_pre, hd);
+        kern->wsum(out, p + n_pre, j->s->v + own0, kvd, n - n_pre, hd);
     }
 }
 
 /* ---- one layer over one chunk ---- */
 
+/* y = x w^T + bias; reuse: x is the previous projection's input, whose
+ * prepared form s->xt still holds. */
 static void project(const rmb_net *net, rmb_scratch *s, const float *x, size_t nt,
-                    const rmb_tensor *w, const float *bias, float *y)
+                    const rmb_tensor *w, const float *bias, float *y, bool reuse)
 {
     size_t k = (size_t)w->shape[1], n = (size_t)w->shape[0];
     if (net->bf16 && k % 2 == 0)
-        rmb_gemm_bf16(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, (uint16_t *)s->xt);
+        rmb_gemm_bf16(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, (uint16_t *)s->xt,
+                      reuse);
     else
-        rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, s->xt);
+        rmb_gemm(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, s->xt, reuse);
     add_bias(y, bias, nt, n);
 }
 
@@ -413,12 +434,12 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *
     float *x = s->x + r0 * hid, *k = s->k + r0 * kvd, *v = s->v + r0 * kvd;
     rmsnorm_rows(s->xn, x, L->attn_norm, nt, hid, eps);
     if (net->desc->packed_qkv) {
-        project(net, s, s->xn, nt, L->wq, L->bq, s->qkv);
+        project(net, s, s->xn, nt, L->wq, L->bq, s->qkv, false);
         unpack_qkv(c, s->qkv, nt, s->q, k, v);
     } else {
-        project(net, s, s->xn, nt, L->wq, L->bq, s->q);
-        project(net, s, s->xn, nt, L->wk, L->bk, k);
-        project(net, s, s->xn, nt, L->wv, L->bv, v);
+        project(net, s, s->xn, nt, L->wq, L->bq, s->q, false);
+        project(net, s, s->xn, nt, L->wk, L->bk, k, true);
+        project(net, s, s->xn, nt, L->wv, L->bv, v, true);
     }
     if (net->desc->qk_norm) {
         rmsnorm_rows(s->q, s->q, L->q_norm, nt * (size_t)c->n_heads, hd, eps);
@@ -429,7 +450,7 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *
     attn_job job = {net, s, pk, r0, nt, net->desc->window[l]};
     rmb_pool_run(net->pool, (size_t)c->n_heads * ((nt + ATTN_ROWS - 1) / ATTN_ROWS), attn_task,
                  &job);
-    project(net, s, s->att, nt, L->wo, L->bo, s->tmp);
+    project(net, s, s->att, nt, L->wo, L->bo, s->tmp, false);
     if (L->post_attn_norm)
         rmsnorm_rows(s->tmp, s->tmp, L->post_attn_norm, nt, hid, eps);
     add_rows(x, s->tmp, nt, hid);
@@ -443,10 +464,10 @@ static void mlp_block(const rmb_net *net, rmb_scratch *s, int l, size_t r0, size
     float eps = (float)c->rms_eps;
     float *x = s->x + r0 * hid;
     rmsnorm_rows(s->xn, x, L->mlp_norm, nt, hid, eps);
-    project(net, s, s->xn, nt, L->wg, L->bg, s->gate);
-    project(net, s, s->xn, nt, L->wu, L->bu, s->up);
-    gated_act(s->gate, s->up, nt * (size_t)c->intermediate, net->desc->act);
-    project(net, s, s->gate, nt, L->wd, L->bd, s->tmp);
+    project(net, s, s->xn, nt, L->wg, L->bg, s->gate, false);
+    project(net, s, s->xn, nt, L->wu, L->bu, s->up, true);
+    gated_act(net, s->gate, s->up, nt * (size_t)c->intermediate);
+    project(net, s, s->gate, nt, L->wd, L->bd, s->tmp, false);
     if (L->post_mlp_norm)
         rmsnorm_rows(s->tmp, s->tmp, L->post_mlp_norm, nt, hid, eps);
     add_rows(x, s->tmp, nt, hid);

@@ -2,6 +2,8 @@
  * splits work over the thread pool. */
 #include "model/kernels.h"
 
+#include <math.h>
+
 static void scalar_gemm_rows(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt,
                              size_t j0, size_t j1, float *y, size_t ldy)
 {
@@ -36,14 +38,38 @@ static float scalar_dot(const float *a, const float *b, size_t n)
     return sum;
 }
 
-static void scalar_axpy(float *y, float a, const float *x, size_t n)
+static void scalar_dots(const float *q, const float *k, size_t ld, size_t n, size_t hd,
+                        float *out)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] += a * x[i];
+    for (size_t t = 0; t < n; t++)
+        out[t] = scalar_dot(q, k + t * ld, hd);
 }
 
-static const rmb_kernels scalar_kernels = {"scalar", scalar_gemm_rows, NULL,
-                                           rmb_gemm_bf16_ref, scalar_dot, scalar_axpy};
+static void scalar_wsum(float *out, const float *p, const float *v, size_t ld, size_t n,
+                        size_t hd)
+{
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < hd; i++)
+            out[i] += p[t] * v[t * ld + i];
+}
+
+float rmb_exp_sum_ref(float *p, size_t n, float max)
+{
+    float sum = 0;
+    for (size_t t = 0; t < n; t++)
+        sum += p[t] = expf(p[t] - max);
+    return sum;
+}
+
+void rmb_silu_mul_ref(float *gate, const float *up, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+static const rmb_kernels scalar_kernels = {"scalar",    scalar_gemm_rows, NULL,
+                                           rmb_gemm_bf16_ref, scalar_dot, scalar_dots,
+                                           scalar_wsum, rmb_exp_sum_ref, rmb_silu_mul_ref};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {
@@ -126,14 +152,13 @@ static void transpose_task(void *arg, size_t task, int thread)
 }
 
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-              const void *w, rmb_dtype dt, size_t n, float *y, float *xt)
+              const void *w, rmb_dtype dt, size_t n, float *y, float *xt, bool reuse)
 {
-    if (kern->gemm_rows_xt) {
+    if (kern->gemm_rows_xt && !reuse) {
         gemm_job tj = {kern, x, NULL, nt, k, 0, NULL, dt, xt};
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
-        x = xt;
     }
-    gemm_job g = {kern, x, NULL, nt, k, n, w, dt, y};
+    gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, nt, k, n, w, dt, y};
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }
 
@@ -152,9 +177,10 @@ static void pairs_task(void *arg, size_t task, int thread)
 }
 
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-                   const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp)
+                   const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse)
 {
     gemm_job g = {kern, x, xp, nt, k, n, w, dt, y};
-    rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
+    if (!reuse)
+        rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }

@@ -8,6 +8,7 @@
 #include "model/safetensors.h"
 #include "model/threadpool.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -32,7 +33,17 @@ typedef struct rmb_kernels {
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
     float (*dot)(const float *a, const float *b, size_t n);
-    void (*axpy)(float *y, float a, const float *x, size_t n); /* y += a * x */
+    /* Attention, per query row.  out[t] = dot(q, k + t * ld, hd) for t < n,
+     * each exactly as dot computes it. */
+    void (*dots)(const float *q, const float *k, size_t ld, size_t n, size_t hd, float *out);
+    /* out[i] += p[t] * v[t * ld + i] for t < n in order, i < hd: the
+     * probability-weighted values. */
+    void (*wsum)(float *out, const float *p, const float *v, size_t ld, size_t n, size_t hd);
+    /* p[t] = exp(p[t] - max) for t < n; returns their sum.  The SIMD sets use
+     * a polynomial within 2 ulp of expf. */
+    float (*exp_sum)(float *p, size_t n, float max);
+    /* gate[i] = silu(gate[i]) * up[i] (the SwiGLU MLP), exp as in exp_sum. */
+    void (*silu_mul)(float *gate, const float *up, size_t n);
 } rmb_kernels;
 
 /* The kernel sets this CPU can run, best first; the last is "scalar". */
@@ -75,14 +86,20 @@ extern const rmb_kernels rmb_kernels_avx512_bf16;
 
 /* y (nt x n) = x (nt x k) times w (n x k, as dt) transposed, split over the
  * pool by blocks of output columns.  xt (nt x k floats) is workspace for
- * the kernels that take the activations transposed. */
+ * the kernels that take the activations transposed; reuse says it already
+ * holds them, from the previous call on the same x (q, k and v share their
+ * input, as do gate and up). */
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-              const void *w, rmb_dtype dt, size_t n, float *y, float *xt);
+              const void *w, rmb_dtype dt, size_t n, float *y, float *xt, bool reuse);
 
 /* rmb_gemm for the bf16 compute path (k even); xp (nt x k halves) is
- * workspace for the bf16 pairs. */
+ * workspace for the bf16 pairs, reused as rmb_gemm reuses xt. */
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-                   const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp);
+                   const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse);
+
+/* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */
+float rmb_exp_sum_ref(float *p, size_t n, float max);
+void rmb_silu_mul_ref(float *gate, const float *up, size_t n);
 
 /* The scalar reference of gemm_bf16 (every set's is tested against it). */
 void rmb_gemm_bf16_ref(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,

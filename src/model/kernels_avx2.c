@@ -70,14 +70,27 @@ TARGET static float dot(const float *a, const float *b, size_t n)
     return sum;
 }
 
-TARGET static void axpy(float *y, float a, const float *x, size_t n)
+TARGET static void dots(const float *q, const float *k, size_t ld, size_t n, size_t hd,
+                        float *out)
 {
-    __m256 av = _mm256_set1_ps(a);
-    size_t n8 = n & ~(size_t)7;
-    for (size_t i = 0; i < n8; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (size_t i = n8; i < n; i++)
-        y[i] += a * x[i];
+    for (size_t t = 0; t < n; t++)
+        out[t] = dot(q, k + t * ld, hd);
 }
 
-const rmb_kernels rmb_kernels_avx2 = {"avx2", gemm_rows, NULL, NULL, dot, axpy};
+TARGET static void wsum(float *out, const float *p, const float *v, size_t ld, size_t n,
+                        size_t hd)
+{
+    size_t n8 = hd & ~(size_t)7;
+    for (size_t t = 0; t < n; t++) {
+        const float *x = v + t * ld;
+        __m256 av = _mm256_set1_ps(p[t]);
+        for (size_t i = 0; i < n8; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i),
+                                                      _mm256_loadu_ps(out + i)));
+        for (size_t i = n8; i < hd; i++)
+            out[i] += p[t] * x[i];
+    }
+}
+
+const rmb_kernels rmb_kernels_avx2 = {"avx2", gemm_rows, NULL, NULL, dot, dots, wsum,
+                                      rmb_exp_sum_ref, rmb_silu_mul_ref};

@@ -136,13 +136,92 @@ TARGET static float dot(const float *a, const float *b, size_t n)
     return _mm512_reduce_add_ps(acc);
 }
 
-TARGET static void axpy(float *y, float a, const float *x, size_t n)
+/* Four keys at a time share the query's loads; each key's sum is the
+ * same chain of FMAs as dot's. */
+TARGET static void dots(const float *q, const float *k, size_t ld, size_t n, size_t hd,
+                        float *out)
 {
-    __m512 av = _mm512_set1_ps(a);
+    size_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                         _mm512_setzero_ps()};
+        for (size_t i = 0; i < hd; i += 16) {
+            __mmask16 m = tail_mask(hd - i);
+            __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+            for (int j = 0; j < 4; j++)
+                acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k + (t + (size_t)j) * ld + i),
+                                         acc[j]);
+        }
+        for (int j = 0; j < 4; j++)
+            out[t + (size_t)j] = _mm512_reduce_add_ps(acc[j]);
+    }
+    for (; t < n; t++)
+        out[t] = dot(q, k + t * ld, hd);
+}
+
+/* 128 output columns stay in registers over every t. */
+TARGET static void wsum(float *out, const float *p, const float *v, size_t ld, size_t n,
+                        size_t hd)
+{
+    for (size_t i0 = 0; i0 < hd; i0 += 128) {
+        size_t w = rmb_min_size(128, hd - i0);
+        __m512 acc[8];
+        __mmask16 m[8];
+        for (int j = 0; j < 8; j++) {
+            m[j] = tail_mask(w > (size_t)j * 16 ? w - (size_t)j * 16 : 0);
+            acc[j] = _mm512_maskz_loadu_ps(m[j], out + i0 + (size_t)j * 16);
+        }
+        for (size_t t = 0; t < n; t++) {
+            __m512 pv = _mm512_set1_ps(p[t]);
+            const float *x = v + t * ld + i0;
+            for (int j = 0; j < 8; j++)
+                acc[j] = _mm512_fmadd_ps(pv, _mm512_maskz_loadu_ps(m[j], x + j * 16), acc[j]);
+        }
+        for (int j = 0; j < 8; j++)
+            _mm512_mask_storeu_ps(out + i0 + (size_t)j * 16, m[j], acc[j]);
+    }
+}
+
+/* exp(x) (for x <= 88; meant for x <= 0): x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial
+ * for e^r (Cephes' expf coefficients), scaled by 2^n with vscalefps (which
+ * underflows to 0 cleanly). */
+INLINE __m512 exp_neg(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* below: 0 in float anyway */
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, n);
+}
+
+TARGET static float exp_sum(float *p, size_t n, float max)
+{
+    __m512 sum = _mm512_setzero_ps(), mv = _mm512_set1_ps(max);
+    for (size_t t = 0; t < n; t += 16) {
+        __mmask16 m = tail_mask(n - t);
+        __m512 e = exp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + t), mv));
+        _mm512_mask_storeu_ps(p + t, m, e);
+        sum = _mm512_mask_add_ps(sum, m, sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+TARGET static void silu_mul(float *gate, const float *up, size_t n)
+{
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
-        __m512 yv = _mm512_maskz_loadu_ps(m, y + i);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), yv));
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        __m512 e = exp_neg(_mm512_sub_ps(_mm512_setzero_ps(), g)); /* e^-g */
+        __m512 s = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
     }
 }
 
@@ -222,5 +301,7 @@ TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const
     }
 }
 
-const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, NULL, dot, axpy};
-const rmb_kernels rmb_kernels_avx512_bf16 = {"avx512", NULL, gemm_rows_xt, gemm_bf16, dot, axpy};
+const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, NULL, dot, dots, wsum,
+                                        exp_sum,  silu_mul};
+const rmb_kernels rmb_kernels_avx512_bf16 = {"avx512", NULL,     gemm_rows_xt, gemm_bf16, dot,
+                                             dots,     wsum,     exp_sum,      silu_mul};

@@ -82,7 +82,7 @@ static void check_gemm(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk,
     rmb_error err;
     float *xt = malloc(nt * kk * sizeof *xt);
     CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
-    rmb_gemm(pool, k, x, nt, kk, w, dt, n, y, xt);
+    rmb_gemm(pool, k, x, nt, kk, w, dt, n, y, xt, false);
     rmb_pool_destroy(pool);
     for (size_t i = 0; i < nt * n; i++)
         bad += !(fabs(y[i] - ref[i]) <= 1e-5 * scale[i] + 1e-30);
@@ -149,7 +149,7 @@ static void check_gemm_bf16(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_
     rmb_pool *pool;
     rmb_error err;
     CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
-    rmb_gemm_bf16(pool, k, x, nt, kk, w, dt, n, y, xp);
+    rmb_gemm_bf16(pool, k, x, nt, kk, w, dt, n, y, xp, false);
     rmb_pool_destroy(pool);
     for (size_t i = 0; i < nt * n; i++)
         bad += !(fabs(y[i] - ref[i]) <= 1e-5 * scale[i] + 1e-30);
@@ -178,22 +178,46 @@ static void test_gemm_bf16(void)
     CHECK(isnan(rmb_from_bf16(rmb_to_bf16(NAN))));
 }
 
-static void test_dot_axpy(void)
+/* dot, dots and wsum against the scalar set, exp_sum and silu_mul against
+ * expf. */
+static void test_attention_kernels(void)
 {
     size_t count;
     const rmb_kernels *const *list = rmb_kernels_available(&count);
     unsigned state = 99;
-    float a[77], b[77], y0[77], y1[77];
+    float a[77], b[7 * 80], y0[77], y1[77], p[77], e0[77], e1[77];
     for (int i = 0; i < 77; i++)
-        a[i] = frand(&state), b[i] = frand(&state), y0[i] = y1[i] = frand(&state);
+        a[i] = frand(&state), y0[i] = y1[i] = frand(&state), p[i] = frand(&state);
+    for (int i = 0; i < 7 * 80; i++)
+        b[i] = frand(&state);
     const rmb_kernels *scalar = list[count - 1];
     for (size_t i = 0; i < count; i++)
         for (size_t n = 0; n <= 77; n += 11) {
             CHECK_NEAR(list[i]->dot(a, b, n), scalar->dot(a, b, n), 1e-5);
+            float d[7];
+            list[i]->dots(a, b, 80, 7, n, d); /* 7 keys: a group of 4 and a tail */
+            for (size_t t = 0; t < 7; t++)
+                CHECK(d[t] == list[i]->dot(a, b + t * 80, n));
             memcpy(y0, y1, sizeof y0);
-            list[i]->axpy(y0, 0.75f, a, n);
-            for (size_t j = 0; j < 77; j++)
-                CHECK_NEAR(y0[j], y1[j] + (j < n ? 0.75f * a[j] : 0), 1e-6);
+            list[i]->wsum(y0, p, b, 80, 7, n);
+            for (size_t j = 0; j < 77; j++) {
+                float want = y1[j];
+                for (size_t t = 0; j < n && t < 7; t++)
+                    want += p[t] * b[t * 80 + j];
+                CHECK_NEAR(y0[j], want, 1e-5);
+            }
+            for (size_t j = 0; j < n; j++)
+                e0[j] = e1[j] = 40.0f * a[j] - (float)j; /* down to e^-116: underflow */
+            float s0 = list[i]->exp_sum(e0, n, 3.0f), s1 = rmb_exp_sum_ref(e1, n, 3.0f);
+            CHECK(fabsf(s0 - s1) <= 1e-6f * s1);
+            for (size_t j = 0; j < n; j++)
+                CHECK(fabsf(e0[j] - e1[j]) <= 3e-7f * e1[j] + 1e-38f);
+            for (size_t j = 0; j < n; j++)
+                e0[j] = e1[j] = 30.0f * a[j]; /* silu over [-30, 30] */
+            list[i]->silu_mul(e0, p, n);
+            rmb_silu_mul_ref(e1, p, n);
+            for (size_t j = 0; j < n; j++)
+                CHECK(fabsf(e0[j] - e1[j]) <= 1e-6f * fabsf(e1[j]) + 1e-30f);
         }
 }
 
@@ -214,4 +238,4 @@ static void test_cleanup(void)
     free((void *)transpose(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_dot_axpy, test_f16_widening, test_cleanup)
+TEST_MAIN(test_gemm, test_gemm_bf16, test_attention_kernels, test_f16_widening, test_cleanup)
