@@ -22,6 +22,10 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
 /* Parses a non-negative int option value; returns false on junk. */
 bool cli_parse_int(const char *text, int *out);
 
+/* Runs rmb eval (or merge) with opt and prints its table: the exit code. */
+struct rmb_eval_options;
+int cli_eval_run(const struct rmb_eval_options *opt, bool quiet);
+
 int cmd_eval(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_list(int argc, char **argv);

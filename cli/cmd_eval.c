@@ -64,20 +64,6 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char merge_usage[] =
-    "usage: rmb merge SHARD_DIR... --out DIR --model SPEC [eval options]\n"
-    "\n"
-    "Combines the run stores of shard runs (rmb eval --shard I/N --out SHARD_DIR) into\n"
-    "DIR/store.sqlite (or --store FILE) and writes the normal results in DIR, byte for\n"
-    "byte those of an unsharded rmb eval with the same options.  Give the options the\n"
-    "shards ran with (--model, --data, --subset, scorer options): nothing is scored,\n"
-    "and a value that no shard has is an error (a missing or unfinished shard).\n"
-    "See rmb eval --help for the options and docs/store.md.\n"
-    "\n"
-    "example:\n"
-    "  for i in 1 2 3 4; do rmb eval --model random:7 --shard $i/4 --out shards/$i; done\n"
-    "  rmb merge shards/1 shards/2 shards/3 shards/4 --model random:7 --out results/r7\n";
-
 /* --shard I/N with 1 <= I <= N. */
 static bool parse_shard(const char *text, int *index, int *count)
 {
@@ -87,11 +73,9 @@ static bool parse_shard(const char *text, int *index, int *count)
            text[used] == '\0' && *count >= 1 && *index >= 1 && *index <= *count;
 }
 
-/* rmb eval and rmb merge share the options; merge takes shard
- * directories as arguments. */
-static int eval_or_merge(int argc, char **argv, bool merge)
+int cmd_eval(int argc, char **argv)
 {
-    const char *cmd = merge ? "merge" : "eval";
+    const char *cmd = "eval";
     rmb_eval_options opt;
     memset(&opt, 0, sizeof opt);
     const char **patterns = calloc((size_t)argc, sizeof *patterns);
@@ -110,53 +94,47 @@ static int eval_or_merge(int argc, char **argv, bool merge)
         case OPT_STORE: opt.store_path = optarg; break;
         case OPT_FRESH: opt.fresh = 1; break;
         case OPT_SHARD:
-            if (merge || !parse_shard(optarg, &opt.shard_index, &opt.shard_count))
+            if (!parse_shard(optarg, &opt.shard_index, &opt.shard_count))
                 code = cli_usage_error(cmd, "--shard %s: expected I/N with 1 <= I <= N", optarg);
             break;
         case 'q': quiet = true; break;
         case 'h':
-            if (merge)
-                fputs(merge_usage, stdout);
-            else
-                printf("%s%s%s", usage_head, cli_scorer_help, usage_tail);
+            printf("%s%s%s", usage_head, cli_scorer_help, usage_tail);
             free(patterns);
             return EXIT_OK;
         default: code = cli_usage_error(cmd, "invalid option"); break;
         }
     }
-    if (code == EXIT_OK && !merge && optind < argc)
+    if (code == EXIT_OK && optind < argc)
         code = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && merge && (optind == argc || !opt.out_dir))
-        code = cli_usage_error(cmd, "needs shard directories and --out DIR");
     if (code == EXIT_OK && !opt.model)
         code = cli_usage_error(cmd, "--model is required (e.g. --model length)");
-    if (code == EXIT_OK && (opt.shard_count || merge) && !strncmp(opt.model, "results:", 8))
-        code = cli_usage_error(cmd, "--model results:FILE is not scored: nothing to shard or merge");
+    if (code == EXIT_OK && opt.shard_count && !strncmp(opt.model, "results:", 8))
+        code = cli_usage_error(cmd, "--shard: --model results:FILE is not scored: nothing to shard");
     if (code != EXIT_OK) {
         free(patterns);
         return code;
     }
     opt.subset = (rmb_subset){patterns, n_patterns};
-    if (merge) {
-        opt.merge_dirs = (const char *const *)argv + optind;
-        opt.n_merge_dirs = (size_t)(argc - optind);
-    }
 
+    code = cli_eval_run(&opt, quiet);
+    free(patterns);
+    return code;
+}
+
+int cli_eval_run(const rmb_eval_options *opt, bool quiet)
+{
     rmb_context ctx;
     cli_context_init(&ctx, quiet);
     rmb_error err;
     rmb_eval_result *res;
-    rmb_status st = rmb_eval_run(&opt, &ctx, &res, &err);
+    rmb_status st = rmb_eval_run(opt, &ctx, &res, &err);
     cli_progress_done();
-    free(patterns);
     if (st != RMB_OK)
         return cli_report(&err);
     fputs(rmb_eval_result_table(res), stdout);
-    if (!opt.shard_count)
+    if (!opt->shard_count)
         printf("results: %s/\n", rmb_eval_result_out_dir(res));
     rmb_eval_result_free(res);
     return EXIT_OK;
 }
-
-int cmd_eval(int argc, char **argv) { return eval_or_merge(argc, argv, false); }
-int cmd_merge(int argc, char **argv) { return eval_or_merge(argc, argv, true); }

@@ -33,8 +33,8 @@ typedef struct rmb_eval_options {
     int fresh;                /* --fresh: reuse nothing from the store (new scores replace old) */
     int shard_index;          /* --shard I/N: score only shard I (1..N) of the distinct */
     int shard_count;          /* sequences into the store; writes run.json only; 0 = unsharded */
-    const char *const *merge_dirs; /* rmb merge: shard --out directories whose stores are */
-    size_t n_merge_dirs;           /* copied into this run's store; nothing is scored */
+    const char *const *merge_stores; /* rmb merge: the shards' store files, copied into */
+    size_t n_merge_stores;           /* this run's store; nothing is scored */
 } rmb_eval_options;
 
 typedef struct rmb_eval_result rmb_eval_result;

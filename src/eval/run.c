@@ -171,7 +171,7 @@ static rmb_status plan_work(run *r, work *w, double *values, size_t *todo, size_
     if (st == RMB_OK)
         rmb_log(r->ctx, RMB_LOG_INFO, "run store %s: %s: reused %zu of %zu, %zu to compute",
                 r->store_path, w->stage, reused, n_mine, *n_todo);
-    if (st == RMB_OK && r->opt->n_merge_dirs && *n_todo)
+    if (st == RMB_OK && r->opt->n_merge_stores && *n_todo)
         st = rmb_fail(r->err, RMB_EDATA, "%s: the merged stores lack %zu of the %zu values for %s "
                       "(did every shard finish, with the same options?)", r->store_path, *n_todo, w->n,
                       w->stage);
@@ -425,16 +425,12 @@ static rmb_status open_store(run *r, const char *out_dir)
                       : asprintf(&r->store_path, "%s/store.sqlite", out_dir) < 0)
         return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
     st = rmb_store_open(&r->store, r->store_path, r->scorer->fingerprint, r->ctx, r->err);
-    for (size_t i = 0; st == RMB_OK && i < o->n_merge_dirs; i++) {
-        char *shard;
-        if (asprintf(&shard, "%s/store.sqlite", o->merge_dirs[i]) < 0)
-            return rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    for (size_t i = 0; st == RMB_OK && i < o->n_merge_stores; i++) {
+        const char *shard = o->merge_stores[i];
         if (access(shard, R_OK) != 0)
-            st = rmb_fail(r->err, RMB_EIO, "%s: no run store to merge (not the --out of an rmb eval --shard run?)",
-                          shard);
+            st = rmb_fail(r->err, RMB_EIO, "%s: no run store to merge", shard);
         else if (strcmp(shard, r->store_path) != 0)
             st = rmb_store_merge(r->store, shard, r->err);
-        free(shard);
     }
     return st;
 }
@@ -620,20 +616,39 @@ static rmb_status shard_table(run *r, rmb_eval_result *res)
     return RMB_OK;
 }
 
-/* run.json: how this process got its values (store, shard, merge, reuse).
- * It differs between a resumed or merged run and an uninterrupted one, so
- * it is kept out of the summary files, which do not. */
+/* Everything that decides which values a run needs and how they are made:
+ * rmb merge runs the shards' configuration again, without scoring. */
+static json_t *config_json(const run *r)
+{
+    const rmb_eval_options *o = r->opt;
+    const rmb_scorer_options *so = &o->scorer;
+    json_t *subset = json_array();
+    for (size_t i = 0; subset && i < o->subset.n_patterns; i++)
+        json_array_append_new(subset, json_string(o->subset.patterns[i]));
+    json_t *options = json_pack(
+        "{s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:i, s:s?, s:f, s:i}", "max_length", so->max_length,
+        "truncation", so->truncation, "threads", so->threads, "compute", so->compute, "tokenizer",
+        so->tokenizer, "api_key_env", so->api_key_env, "in_flight", so->in_flight, "judge_prompt",
+        so->judge_prompt, "timeout_s", so->timeout_s, "max_attempts", so->max_attempts);
+    return json_pack("{s:s, s:s, s:o?, s:o?}", "model", o->model, "data", r->data_dir, "subset",
+                     subset, "options", options);
+}
+
+/* run.json: how this process got its values (store, shard, merge, reuse)
+ * and its configuration.  It differs between a resumed or merged run and
+ * an uninterrupted one, so it is kept out of the summary files. */
 static json_t *run_json(const run *r)
 {
     const rmb_eval_options *o = r->opt;
     json_t *merged = json_array();
-    for (size_t i = 0; merged && i < o->n_merge_dirs; i++)
-        json_array_append_new(merged, json_string(o->merge_dirs[i]));
+    for (size_t i = 0; merged && i < o->n_merge_stores; i++)
+        json_array_append_new(merged, json_string(o->merge_stores[i]));
     json_t *shard = o->shard_count ? json_pack("[ii]", o->shard_index, o->shard_count) : json_null();
-    return json_pack("{s:s, s:s, s:b, s:o?, s:o?, s:I, s:I, s:I}", "store", r->store_path,
+    return json_pack("{s:s, s:s, s:b, s:o?, s:o?, s:I, s:I, s:I, s:o?}", "store", r->store_path,
                      "fingerprint", r->scorer->fingerprint, "fresh", o->fresh, "shard", shard,
                      "merged_from", merged, "units", (json_int_t)r->tally.units, "reused",
-                     (json_int_t)r->tally.reused, "computed", (json_int_t)r->tally.computed);
+                     (json_int_t)r->tally.reused, "computed", (json_int_t)r->tally.computed,
+                     "config", config_json(r));
 }
 
 static rmb_status write_run_json(run *r, const char *dir)

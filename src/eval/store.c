@@ -80,9 +80,10 @@ static rmb_status db_fail(rmb_store *s, rmb_error *err, const char *what)
                     st == RMB_EDATA ? " (not a usable rmb store: remove it or pass another --store)" : "");
 }
 
-static rmb_status exec(rmb_store *s, const char *sql, rmb_error *err)
+/* Runs sql; what names it in a failure. */
+static rmb_status exec(rmb_store *s, const char *sql, const char *what, rmb_error *err)
 {
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? RMB_OK : db_fail(s, err, sql);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? RMB_OK : db_fail(s, err, what);
 }
 
 /* Creates the tables in a file that has none; fails when the file has
@@ -104,7 +105,7 @@ static rmb_status check_schema(rmb_store *s, rmb_error *err)
                        " check_hash INTEGER NOT NULL, length INTEGER NOT NULL, value REAL NOT NULL,"
                        " PRIMARY KEY(fingerprint, key)) WITHOUT ROWID;"
                        "INSERT OR IGNORE INTO meta VALUES('schema', '" STORE_SCHEMA "');"
-                       "COMMIT;", err);
+                       "COMMIT;", "creating the tables", err);
     char schema[64] = "";
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE name = 'schema'", -1, &q, NULL) == SQLITE_OK) {
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
@@ -194,7 +195,7 @@ rmb_status rmb_store_open(rmb_store **out, const char *path, const char *fingerp
     if (st == RMB_OK) {
         /* Runs sharing a store wait for each other's commits. */
         sqlite3_busy_timeout(s->db, 30000);
-        st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err);
+        st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "opening", err);
     }
     if (st == RMB_OK)
         st = check_schema(s, err);
@@ -216,7 +217,7 @@ rmb_status rmb_store_commit(rmb_store *s, rmb_error *err)
         return RMB_OK;
     s->in_txn = false;
     trace(s, "b");
-    rmb_status st = exec(s, "COMMIT", err);
+    rmb_status st = exec(s, "COMMIT", "committing", err);
     trace(s, "e");
     return st;
 }
@@ -271,7 +272,7 @@ rmb_status rmb_store_put(rmb_store *s, const rmb_store_key *k, double *value, bo
                          rmb_error *err)
 {
     if (!s->in_txn) {
-        rmb_status st = exec(s, "BEGIN IMMEDIATE", err);
+        rmb_status st = exec(s, "BEGIN IMMEDIATE", "beginning a transaction", err);
         if (st != RMB_OK)
             return st;
         s->in_txn = true;
@@ -325,7 +326,7 @@ rmb_status rmb_store_merge(rmb_store *s, const char *path, rmb_error *err)
     if ((st = rmb_store_commit(s, err)) != RMB_OK)
         return st;
     char *sql = sqlite3_mprintf("ATTACH %Q AS shard", path);
-    st = sql ? exec(s, sql, err) : rmb_fail(err, RMB_ENOMEM, "out of memory");
+    st = sql ? exec(s, sql, "attaching a shard's store", err) : rmb_fail(err, RMB_ENOMEM, "out of memory");
     sqlite3_free(sql);
     if (st != RMB_OK)
         return st;
@@ -333,9 +334,9 @@ rmb_status rmb_store_merge(rmb_store *s, const char *path, rmb_error *err)
     if (st == RMB_OK) {
         char *copy = sqlite3_mprintf("INSERT OR IGNORE INTO main.scores SELECT * FROM shard.scores"
                                      " WHERE fingerprint = %Q", s->fingerprint);
-        st = copy ? exec(s, copy, err) : rmb_fail(err, RMB_ENOMEM, "out of memory");
+        st = copy ? exec(s, copy, "copying a shard's values", err) : rmb_fail(err, RMB_ENOMEM, "out of memory");
         sqlite3_free(copy);
     }
-    rmb_status detach = exec(s, "DETACH shard", st == RMB_OK ? err : NULL);
+    rmb_status detach = exec(s, "DETACH shard", "detaching a shard's store", st == RMB_OK ? err : NULL);
     return st != RMB_OK ? st : detach;
 }

@@ -1,7 +1,10 @@
 """A 4-shard run merged equals the unsharded run byte for byte; the shards
-split the distinct sequences (disjoint, complete, balanced by bytes); a
-merge missing a shard fails and writes nothing."""
+split the distinct sequences (disjoint, complete, balanced by text bytes,
+whole conversations); a merge of an incomplete or mixed set of shards fails
+and writes nothing."""
+import json
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -18,6 +21,12 @@ def keys(store):
         return {k: n for k, n in db.execute("SELECT key, length FROM scores")}
 
 
+def fails(args, code, needle, out):
+    p = rmb(binary, "merge", *args, "--out", out, check=False)
+    assert p.returncode == code and needle in p.stderr, (args, p.returncode, p.stderr)
+    assert not any(os.path.exists(os.path.join(out, f)) for f in OUTPUTS), "a failed merge wrote results"
+
+
 with tempfile.TemporaryDirectory() as tmp:
     whole = os.path.join(tmp, "whole")
     total = reuse_line(rmb(binary, "eval", *common, "--out", whole).stderr)[1]
@@ -27,6 +36,9 @@ with tempfile.TemporaryDirectory() as tmp:
         p = rmb(binary, "eval", *common, "--shard", f"{i}/4", "--out", d)
         assert f"shard {i}/4" in p.stdout, p.stdout
         assert not any(os.path.exists(os.path.join(d, f)) for f in OUTPUTS), "a shard wrote results"
+        with open(os.path.join(d, "run.json")) as f:
+            run = json.load(f)
+        assert run["shard"] == [i, 4] and run["computed"] == run["units"] > 0, run
         parts.append(keys(os.path.join(d, "store.sqlite")))
     union = {}
     for part in parts:
@@ -34,19 +46,34 @@ with tempfile.TemporaryDirectory() as tmp:
         union.update(part)
     assert union == keys(os.path.join(whole, "store.sqlite")) and len(union) == total
     loads = [sum(p.values()) for p in parts]
-    assert max(loads) - min(loads) <= max(max(p.values()) for p in parts), loads
+    assert max(loads) <= 1.02 * min(loads), f"shards unbalanced: {loads}"
 
     merged = os.path.join(tmp, "merged")
-    p = rmb(binary, "merge", *shards, *common, "--out", merged)
+    p = rmb(binary, "merge", *shards, "--out", merged)
     assert reuse_line(p.stderr) == (total, total, 0), p.stderr
     same_outputs(whole, merged)
+    with open(os.path.join(merged, "run.json")) as f:
+        run = json.load(f)
+    assert run["merged_from"] == [os.path.join(d, "store.sqlite") for d in shards], run
 
-    partial = os.path.join(tmp, "partial")
-    p = rmb(binary, "merge", *shards[:3], *common, "--out", partial, check=False)
-    assert p.returncode == 1 and "lack" in p.stderr, p.stderr
-    assert not any(os.path.exists(os.path.join(partial, f)) for f in OUTPUTS)
-    p = rmb(binary, "merge", os.path.join(tmp, "nowhere"), *common, "--out", partial, check=False)
-    assert p.returncode == 1 and "no run store" in p.stderr, p.stderr
+    out = os.path.join(tmp, "bad")
+    fails(shards[:3], 2, "every shard 1..N", out)
+    fails([*shards[:3], shards[0]], 2, "given twice", out)
+    fails([*shards[:3], os.path.join(tmp, "nowhere")], 1, "run.json", out)
+    other = os.path.join(tmp, "other4")
+    rmb(binary, "eval", *common, "--subset", "BoN_set/Harmlessness/S1", "--shard", "4/4", "--out", other)
+    fails([*shards[:3], other], 2, "field config differs", out)
+    # A shard that did not finish: the merged stores lack its missing values.
+    cut = os.path.join(tmp, "cut4")
+    shutil.copytree(shards[3], cut)
+    with open(os.path.join(cut, "run.json")) as f:
+        run = json.load(f)
+    run["store"] = os.path.join(cut, "store.sqlite")
+    with open(os.path.join(cut, "run.json"), "w") as f:
+        json.dump(run, f)
+    with sqlite3.connect(run["store"]) as db:
+        db.execute("DELETE FROM scores WHERE key IN (SELECT key FROM scores LIMIT 5)")
+    fails([*shards[:3], cut], 1, "lack 5 of the", out)
     p = rmb(binary, "eval", *common, "--shard", "5/4", check=False)
     assert p.returncode == 2 and "--shard" in p.stderr, p.stderr
-    print(f"ok: 4 shards of {total} sequences, loads {loads}, merged outputs identical")
+    print(f"ok: 4 shards of {total} sequences, text bytes per shard {loads}, merged outputs identical")
