@@ -109,8 +109,9 @@ int cmd_eval(int argc, char **argv)
         code = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (code == EXIT_OK && !opt.model)
         code = cli_usage_error(cmd, "--model is required (e.g. --model length)");
-    if (code == EXIT_OK && opt.shard_count && !strncmp(opt.model, "results:", 8))
-        code = cli_usage_error(cmd, "--shard: --model results:FILE is not scored: nothing to shard");
+    if (code == EXIT_OK && (opt.shard_count || opt.store_path || opt.fresh) &&
+        !strncmp(opt.model, "results:", 8))
+        code = cli_usage_error(cmd, "--model results:FILE is not scored: no run store, nothing to shard");
     if (code != EXIT_OK) {
         free(patterns);
         return code;

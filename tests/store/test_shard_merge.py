@@ -76,4 +76,14 @@ with tempfile.TemporaryDirectory() as tmp:
     fails([*shards[:3], cut], 1, "lack 5 of the", out)
     p = rmb(binary, "eval", *common, "--shard", "5/4", check=False)
     assert p.returncode == 2 and "--shard" in p.stderr, p.stderr
+    p = rmb(binary, "eval", "--model", "results:" + os.path.join(whole, "pairwise.json"), "--shard", "1/2",
+            check=False)
+    assert p.returncode == 2 and "not scored" in p.stderr, p.stderr
+
+    # --dtype is --compute (issue 4's name): recorded in the configuration.
+    p = rmb(binary, "eval", *common, "--dtype", "bf16", "--shard", "1/4", "--out", out)
+    with open(os.path.join(out, "run.json")) as f:
+        assert json.load(f)["config"]["options"]["compute"] == "bf16"
+    p = rmb(binary, "eval", *common, "--dtype", "fp8", check=False)
+    assert p.returncode == 2 and "--compute fp8" in p.stderr, p.stderr
     print(f"ok: 4 shards of {total} sequences, text bytes per shard {loads}, merged outputs identical")
