@@ -135,11 +135,11 @@ static int *shard_of_conversations(const run *r, const work *w)
             shard[groups[g].conversation] = best;
         }
     }
-    free(groups);
-    if (!load) {
+    if (!groups || !load) {
         free(shard);
         shard = NULL;
     }
+    free(groups);
     free(load);
     return shard;
 }

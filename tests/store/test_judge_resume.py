@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from storetest import reuse_line, rmb, same_outputs
+from storetest import reuse_line, rmb, same_outputs, store_keys
 
 binary, data, fake = sys.argv[1], sys.argv[2], sys.argv[3]
 IN_FLIGHT = 2
@@ -78,10 +78,16 @@ with tempfile.TemporaryDirectory() as tmp:
     resumed = os.path.join(tmp, "resumed")
     server, port = serve("--delay-ms", "5")
     kills = 0
-    for wait in (0.6, 0.9):
+    for extra in (0.1, 0.4):
+        # Killed a moment after its first commit: it has done some of the work.
+        held = len(store_keys(os.path.join(resumed, "store.sqlite")))
         proc = subprocess.Popen([binary, *args(port, resumed), "-q"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(wait)
+        deadline = time.time() + 30
+        while proc.poll() is None and time.time() < deadline and \
+                len(store_keys(os.path.join(resumed, "store.sqlite"))) == held:
+            time.sleep(0.02)
+        time.sleep(extra)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
