@@ -1,7 +1,12 @@
 /* The run store (see rmb/store.h): one SQLite file in WAL mode.
  *
  *   meta(name, value)    name "schema" = "rmb-store 1"
- *   scores(fingerprint, key, check_hash, length, value)  primary key (fingerprint, key)
+ *   scores(fingerprint, key, check_hash, length, value_bits, seal)
+ *                        primary key (fingerprint, key)
+ *
+ * value_bits is the IEEE-754 bit pattern of the value (exact, NaN too); seal
+ * is a hash of the row's key fields and value, so that a damaged row is
+ * refused rather than read as another number.
  *
  * Puts go into an open transaction that the caller commits after every
  * scorer batch; WAL with synchronous=FULL makes each commit durable and keeps
@@ -102,7 +107,8 @@ static rmb_status check_schema(rmb_store *s, rmb_error *err)
         return exec(s, "BEGIN IMMEDIATE;"
                        "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
                        "CREATE TABLE IF NOT EXISTS scores(fingerprint TEXT NOT NULL, key INTEGER NOT NULL,"
-                       " check_hash INTEGER NOT NULL, length INTEGER NOT NULL, value REAL NOT NULL,"
+                       " check_hash INTEGER NOT NULL, length INTEGER NOT NULL, value_bits INTEGER NOT NULL,"
+                       " seal INTEGER NOT NULL,"
                        " PRIMARY KEY(fingerprint, key)) WITHOUT ROWID;"
                        "INSERT OR IGNORE INTO meta VALUES('schema', '" STORE_SCHEMA "');"
                        "COMMIT;", "creating the tables", err);
@@ -168,9 +174,10 @@ static void open_test_hook(rmb_store *s)
 
 static rmb_status prepare(rmb_store *s, rmb_error *err)
 {
-    static const char get[] = "SELECT check_hash, length, value FROM scores WHERE fingerprint = ?1 AND key = ?2";
-    static const char put[] = "INSERT OR IGNORE INTO scores VALUES(?1, ?2, ?3, ?4, ?5)";
-    static const char put_replace[] = "INSERT OR REPLACE INTO scores VALUES(?1, ?2, ?3, ?4, ?5)";
+    static const char get[] =
+        "SELECT check_hash, length, value_bits, seal FROM scores WHERE fingerprint = ?1 AND key = ?2";
+    static const char put[] = "INSERT OR IGNORE INTO scores VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+    static const char put_replace[] = "INSERT OR REPLACE INTO scores VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
     if (sqlite3_prepare_v2(s->db, get, -1, &s->get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, put, -1, &s->put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, put_replace, -1, &s->put_replace, NULL) != SQLITE_OK)
@@ -239,6 +246,15 @@ rmb_status rmb_store_close(rmb_store *s, rmb_error *err)
     return st;
 }
 
+/* A row's seal: its key fields and value bits mixed (splitmix64's finaliser). */
+static uint64_t seal_of(const rmb_store_key *k, uint64_t bits)
+{
+    uint64_t h = k->key ^ (k->check * 0x9e3779b97f4a7c15ULL) ^ (k->length << 17) ^ (bits * 0xd6e8feb86659fd93ULL);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
 static void bind_key(sqlite3_stmt *q, const rmb_store *s, const rmb_store_key *k)
 {
     sqlite3_reset(q);
@@ -256,14 +272,15 @@ rmb_status rmb_store_get(rmb_store *s, const rmb_store_key *k, double *value, bo
         return RMB_OK;
     if (rc != SQLITE_ROW)
         return db_fail(s, err, "reading a score");
+    uint64_t bits = (uint64_t)sqlite3_column_int64(s->get, 2);
     if ((uint64_t)sqlite3_column_int64(s->get, 0) != k->check ||
         (uint64_t)sqlite3_column_int64(s->get, 1) != k->length ||
-        sqlite3_column_type(s->get, 2) != SQLITE_FLOAT)
+        (uint64_t)sqlite3_column_int64(s->get, 3) != seal_of(k, bits))
         return rmb_fail(err, RMB_EDATA,
-                        "%s: run store: key %016llx: field check_hash/length/value: the stored row does "
-                        "not match the sequence (hash collision or damaged store; use --fresh or another --store)",
-                        s->path, (unsigned long long)k->key);
-    *value = sqlite3_column_double(s->get, 2);
+                        "%s: run store: key %016llx: field check_hash/length/value_bits/seal: the stored "
+                        "row does not match the sequence (hash collision or damaged store; use --fresh "
+                        "or another --store)", s->path, (unsigned long long)k->key);
+    memcpy(value, &bits, sizeof *value);
     *found = true;
     return RMB_OK;
 }
@@ -280,8 +297,11 @@ rmb_status rmb_store_put(rmb_store *s, const rmb_store_key *k, double *value, bo
     sqlite3_stmt *q = replace ? s->put_replace : s->put;
     bind_key(q, s, k);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)k->check);
+    uint64_t bits;
+    memcpy(&bits, value, sizeof bits);
     sqlite3_bind_int64(q, 4, (sqlite3_int64)k->length);
-    sqlite3_bind_double(q, 5, *value);
+    sqlite3_bind_int64(q, 5, (sqlite3_int64)bits);
+    sqlite3_bind_int64(q, 6, (sqlite3_int64)seal_of(k, bits));
     if (sqlite3_step(q) != SQLITE_DONE)
         return db_fail(s, err, "storing a score");
     if (sqlite3_changes(s->db) > 0)
@@ -300,7 +320,7 @@ static rmb_status check_agreement(rmb_store *s, const char *path, rmb_error *err
     if (sqlite3_prepare_v2(s->db,
                            "SELECT count(*) FROM shard.scores o JOIN main.scores m USING (fingerprint, key)"
                            " WHERE o.fingerprint = ?1 AND (o.check_hash <> m.check_hash OR"
-                           " o.length <> m.length OR o.value IS NOT m.value)", -1, &q, NULL) != SQLITE_OK)
+                           " o.length <> m.length OR o.value_bits <> m.value_bits OR o.seal <> m.seal)", -1, &q, NULL) != SQLITE_OK)
         st = db_fail(s, err, "comparing stores");
     else {
         sqlite3_bind_text(q, 1, s->fingerprint, -1, SQLITE_STATIC);

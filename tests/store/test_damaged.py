@@ -42,11 +42,13 @@ with tempfile.TemporaryDirectory() as tmp:
         db.execute("CREATE TABLE scores(a, b)")
     fails(other, out, "field schema")
 
-    tampered = os.path.join(tmp, "tampered.sqlite")
-    shutil.copy(store, tampered)
-    with sqlite3.connect(tampered) as db:
-        db.execute("UPDATE scores SET check_hash = check_hash + 1 WHERE key = (SELECT min(key) FROM scores)")
-    fails(tampered, out, "does not match the sequence")
+    # A damaged row — its text identity or its value — is refused, never read.
+    for column in ("check_hash", "length", "value_bits"):
+        tampered = os.path.join(tmp, f"tampered-{column}.sqlite")
+        shutil.copy(store, tampered)
+        with sqlite3.connect(tampered) as db:
+            db.execute(f"UPDATE scores SET {column} = {column} + 1 WHERE key = (SELECT min(key) FROM scores)")
+        fails(tampered, out, "does not match the sequence")
 
     # Another scorer's store: its rows are ignored (noted), numbers unchanged.
     shared = os.path.join(tmp, "shared.sqlite")
@@ -58,4 +60,4 @@ with tempfile.TemporaryDirectory() as tmp:
     p = rmb(binary, "eval", "--model", "random:5", *common, "--store", shared, "--out", out)
     assert reuse_line(p.stderr)[0] == reuse_line(p.stderr)[1], p.stderr
     same_outputs(good, out)
-    print("ok: junk, truncated, foreign schema, tampered row refused; other fingerprints ignored")
+    print("ok: junk, truncated, foreign schema, damaged rows (identity, value) refused; other fingerprints ignored")
