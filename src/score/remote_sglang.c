@@ -27,7 +27,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #define SEQS_PER_REQUEST 8
@@ -78,40 +77,30 @@ static rmb_status sglang_setup(rmb_remote_scorer *self, const char *spec,
     return text_setup((sglang_scorer *)self, spec, opt, fp, err);
 }
 
-/* The conversation and the answer as the model sees them. */
-static char *render(const sglang_scorer *s, const rmb_sequence *seq, rmb_error *err)
-{
-    size_t n = seq->conversation->n_messages;
-    rmb_message *msgs = malloc((n + 1) * sizeof *msgs);
-    if (!msgs)
-        return rmb_fail(err, RMB_ENOMEM, "out of memory"), NULL;
-    memcpy(msgs, seq->conversation->messages, n * sizeof *msgs);
-    msgs[n] = (rmb_message){"assistant", seq->answer};
-    char *text = NULL;
-    if (rmb_chat_template_render(s->tpl, msgs, n + 1, false, &text, err) != RMB_OK)
-        text = NULL;
-    free(msgs);
-    return text;
-}
-
+/* The sequences as the model sees them; a failure names the sequence
+ * (a request carries several). */
 static json_t *texts_json(const sglang_scorer *s, const rmb_remote_input *in, size_t count,
                           rmb_error *err)
 {
     json_t *texts = json_array();
-    for (size_t i = 0; texts && i < count; i++) {
-        char *text = render(s, in[i].seq, err);
-        json_t *t = text ? json_string(text) : NULL;
-        if (!t || json_array_append_new(texts, t) != 0) {
-            if (text && !t)
-                rmb_fail(err, RMB_EDATA, "the rendered text is not valid UTF-8");
-            free(text);
+    if (!texts)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory"), NULL;
+    for (size_t i = 0; i < count; i++) {
+        char *text = NULL;
+        rmb_status st = rmb_chat_template_render_answer(s->tpl, in[i].seq->conversation,
+                                                        in[i].seq->answer, &text, err);
+        json_t *t = st == RMB_OK ? json_string(text) : NULL;
+        free(text);
+        if (st == RMB_OK && !t) /* jansson refuses text that is not valid UTF-8 */
+            st = rmb_fail(err, RMB_EDATA, "the rendered text is not valid UTF-8");
+        if (st == RMB_OK && json_array_append_new(texts, t) != 0)
+            st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+        if (st != RMB_OK) {
+            rmb_error_prefix(err, "sequence with key %016" PRIx64 ": ", in[i].seq->key);
             json_decref(texts);
             return NULL;
         }
-        free(text);
     }
-    if (!texts)
-        rmb_fail(err, RMB_ENOMEM, "out of memory");
     return texts;
 }
 

@@ -263,23 +263,29 @@ static void test_cancel_in_flight(void)
     fake_stop(s);
 }
 
-/* Text that cannot be sent as JSON fails the batch, naming the sequence. */
+/* Text that cannot be sent as JSON fails the batch, naming the sequence,
+ * also when a request carries several (SGLang's text form). */
 static void test_bad_utf8(void)
 {
     fake_config cfg = {0};
     fake_server *s = fake_start(&cfg);
-    rmb_scorer *sc;
     rmb_error err = {0}, errs[2];
     double scores[2];
     rmb_sequence bad[2] = {seqs[0], {&convs[0], 0, "broken \xff byte", 0}};
     bad[1].key = rmb_sequence_key(&convs[0], bad[1].answer);
-    CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("vllm", s, "#m"), NULL, &err), RMB_OK);
-    CHECK_EQ_INT(rmb_scorer_score(sc, bad, 2, scores, errs, NULL, &err), RMB_EDATA);
     char key[17];
     snprintf(key, sizeof key, "%016" PRIx64, bad[1].key);
-    CHECK_CONTAINS(err.msg, key);
+    rmb_scorer_options text_form = {.tokenizer = "chat_model"};
+    for (int k = 0; k < 2; k++) {
+        rmb_scorer *sc;
+        CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for(k ? "sglang" : "vllm", s, "#m"),
+                                     k ? &text_form : NULL, &err),
+                     RMB_OK);
+        CHECK_EQ_INT(rmb_scorer_score(sc, bad, 2, scores, errs, NULL, &err), RMB_EDATA);
+        CHECK_CONTAINS(err.msg, key);
+        rmb_scorer_close(sc);
+    }
     CHECK_EQ_INT(fake_get_stats(s).requests, 0);
-    rmb_scorer_close(sc);
     fake_stop(s);
 }
 
