@@ -211,6 +211,10 @@ def main():
                 check((stats["faults"] > 0) == bool(extra), f"{label}: server {stats}")
                 if ids:
                     check_ids(label, record, ids, report)
+                elif form == "vllm":  # the chat form: vLLM truncates, to RMB's default
+                    with open(record) as f:
+                        limits = {json.loads(line.split(" ", 1)[1]).get("truncate_prompt_tokens") for line in f}
+                    check(limits == {2048}, f"{label}: truncate_prompt_tokens {limits}")
                 if form == "judge":
                     check(report.get("comparisons") == len(distinct), f"{label}: {report} vs {len(distinct)} comparisons")
                     check(report.get("unparseable") == unparseable, f"{label}: {report} vs {unparseable} unparseable")
