@@ -198,20 +198,51 @@ static rmb_status keep_batch(run *r, work *w, const size_t *idx, size_t k, doubl
     return st == RMB_OK ? rmb_store_commit(r->store, r->err) : st;
 }
 
+/* The end of the batch that starts at todo[at]: w->batch units, stretched
+ * to the end of the last one's conversation, so that a scorer sees all the
+ * answers of a conversation together (it may compute their prefix once). */
+static size_t batch_end(const work *w, const size_t *todo, size_t n_todo, size_t at)
+{
+    size_t end = n_todo - at < w->batch ? n_todo : at + w->batch;
+    while (end < n_todo && w->conversation[todo[end]] == w->conversation[todo[end - 1]])
+        end++;
+    return end;
+}
+
+/* Room for k values and errors in the batch buffers. */
+static bool reserve(double **got, rmb_error **item_err, size_t *cap, size_t k)
+{
+    if (k <= *cap)
+        return true;
+    double *g = realloc(*got, k * sizeof *g);
+    if (g)
+        *got = g;
+    rmb_error *e = g ? realloc(*item_err, k * sizeof *e) : NULL;
+    if (e)
+        *item_err = e;
+    if (e)
+        *cap = k;
+    return e != NULL;
+}
+
 static rmb_status run_work(run *r, work *w, double *values)
 {
     size_t *todo = calloc(w->n + 1, sizeof *todo);
-    double *got = calloc(w->batch, sizeof *got);
-    rmb_error *item_err = calloc(w->batch, sizeof *item_err);
-    size_t n_todo = 0;
-    rmb_status st = todo && got && item_err ? plan_work(r, w, values, todo, &n_todo)
-                                            : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
-    for (size_t at = 0; st == RMB_OK && at < n_todo; at += w->batch) {
-        size_t k = n_todo - at < w->batch ? n_todo - at : w->batch;
-        st = w->run_batch(r, w->units, todo + at, k, got, item_err);
+    double *got = NULL;
+    rmb_error *item_err = NULL;
+    size_t n_todo = 0, cap = 0;
+    rmb_status st = todo ? plan_work(r, w, values, todo, &n_todo)
+                         : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    for (size_t at = 0, end; st == RMB_OK && at < n_todo; at = end) {
+        end = batch_end(w, todo, n_todo, at);
+        if (!reserve(&got, &item_err, &cap, end - at)) {
+            st = rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+            break;
+        }
+        st = w->run_batch(r, w->units, todo + at, end - at, got, item_err);
         if (st == RMB_OK)
-            st = keep_batch(r, w, todo + at, k, got, item_err, values);
-        rmb_progress(r->ctx, w->stage, at + k, n_todo);
+            st = keep_batch(r, w, todo + at, end - at, got, item_err, values);
+        rmb_progress(r->ctx, w->stage, end, n_todo);
     }
     free(todo);
     free(got);

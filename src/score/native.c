@@ -168,10 +168,11 @@ rmb_status rmb_native_scorer_open(rmb_scorer **out, const char *spec, const char
     const char *last = rmb_path_last(spec, &len);
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)len, last);
-    /* Batches of a few dozen sequences: seconds of work on a CPU, so that
-     * progress, cancellation and the run store stay close to the work. */
+    /* Small batches (the evaluation completes each one's last conversation,
+     * so prefixes are still shared): a kill loses at most a few sequences'
+     * work, and progress and cancellation stay close to the work. */
     native_scorer *s =
-        (native_scorer *)rmb_scorer_new(sizeof *s, &native_ops, name, "native", 32);
+        (native_scorer *)rmb_scorer_new(sizeof *s, &native_ops, name, "native", 8);
     if (!s)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     char fp[512];

@@ -6,8 +6,9 @@ The proof of the second part does not trust rmb's own counts: the test
 scorer (random, with $RMB_TEST_SCORER_LOG) appends the key of every sequence
 it scores to a log, and before each run the test reads the keys the store
 holds.  A run may only compute keys the store did not hold when it started;
-what a kill loses (computed, never committed) is at most one batch (8
-sequences: the store commits after every batch).  $RMB_TEST_COMMIT_TRACE
+what a kill loses (computed, never committed) is at most one batch (the
+store commits after every batch; a batch is 8 sequences, stretched to the
+end of its last conversation, and the log has one line per batch).  $RMB_TEST_COMMIT_TRACE
 marks each commit's start and end and stretches it, so the test knows which
 kills landed inside a commit."""
 import json
@@ -23,16 +24,19 @@ from storetest import reuse_line, rmb, same_outputs, store_keys
 
 binary, data = sys.argv[1], sys.argv[2]
 common = ["--model", "random:3", "--data", data, "--subset", "*/Harmlessness/S1"]
-BATCH = 8  # the slow test scorer's batch
+BATCH = 8  # the slow test scorer's batch, before it is stretched to a conversation's end
 
 
 def new_lines(path, offset):
+    """The keys scored since offset, and the largest batch among them."""
     if not os.path.exists(path):
-        return [], offset
+        return [], 0, offset
     with open(path) as f:
         f.seek(offset)
         text = f.read()
-    return [int(k, 16) for k in text.split()], offset + len(text)
+    batches = [line.split() for line in text.splitlines()]
+    assert all(len(b) >= 1 for b in batches), "an empty batch in the scorer log"
+    return [int(k, 16) for b in batches for k in b], max(map(len, batches), default=0), offset + len(text)
 
 
 def tail(path, offset):
@@ -70,7 +74,7 @@ with tempfile.TemporaryDirectory() as tmp:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         err = proc.communicate()[1]
-        scored, log_at = new_lines(log, log_at)
+        scored, largest, log_at = new_lines(log, log_at)
         marks, trace_at = tail(trace, trace_at)
         if proc.returncode == -signal.SIGKILL and marks.endswith("b"):
             in_commit += 1
@@ -78,7 +82,7 @@ with tempfile.TemporaryDirectory() as tmp:
         assert not set(scored) & before, f"run {attempt} recomputed committed scores"
         assert before <= after and after - before <= set(scored), "the store changed beyond this run's scores"
         lost = len(set(scored) - after)
-        assert lost <= BATCH, f"a kill lost {lost} computed scores, more than one batch"
+        assert lost <= max(largest, BATCH), f"a kill lost {lost} computed scores, more than one batch"
         if "reused" in err:
             assert reuse_line(err) == (len(before), total, total - len(before)), (err, len(before))
         computed_total += len(scored)
@@ -87,7 +91,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     before = store_keys(store)
     p = rmb(binary, "eval", *common, "--out", resumed, env=env)
-    scored, log_at = new_lines(log, log_at)
+    scored, _, log_at = new_lines(log, log_at)
     assert reuse_line(p.stderr) == (len(before), total, total - len(before)), (p.stderr, len(before))
     assert not set(scored) & before and len(scored) == total - len(before)
     computed_total += len(scored)
