@@ -167,13 +167,13 @@ struct rmb_scratch {
     float *x;     /* residual stream, cap x hidden */
     float *k, *v; /* one layer's keys and values, cap x kv_dim */
     float *probs; /* attention weights, one row of cap per thread */
+    float *cos, *sin; /* cap x head_dim / 2: every row's rotary angles, once per pass */
     /* chunk-sized: */
     float *xn, *tmp; /* chunk x hidden */
     float *q, *att;  /* chunk x q_dim */
     float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
     float *xt;       /* chunk x the widest GEMM input, transposed activations */
     float *gate, *up; /* chunk x intermediate */
-    float *cos, *sin; /* chunk x head_dim / 2 */
 };
 
 void rmb_scratch_free(rmb_scratch *s)
@@ -214,16 +214,16 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
             s->qkv = alloc_floats(ch, qd + 2 * kvd, &ok);
         s->gate = alloc_floats(ch, (size_t)c->intermediate, &ok);
         s->up = alloc_floats(ch, (size_t)c->intermediate, &ok);
-        s->cos = alloc_floats(ch, (size_t)c->head_dim / 2, &ok);
-        s->sin = alloc_floats(ch, (size_t)c->head_dim / 2, &ok);
     }
     if (ok && n > s->cap) {
         size_t cap = n > 2 * s->cap ? n : 2 * s->cap;
-        free(s->x), free(s->k), free(s->v), free(s->probs);
+        free(s->x), free(s->k), free(s->v), free(s->probs), free(s->cos), free(s->sin);
         s->x = alloc_floats(cap, (size_t)c->hidden, &ok);
         s->k = alloc_floats(cap, kvd, &ok);
         s->v = alloc_floats(cap, kvd, &ok);
         s->probs = alloc_floats(cap, (size_t)rmb_pool_threads(net->pool), &ok);
+        s->cos = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
+        s->sin = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
         s->cap = ok ? cap : 0;
     }
     return ok ? RMB_OK : rmb_fail(err, RMB_ENOMEM, "out of memory for a %zu-token sequence", n);
@@ -394,15 +394,15 @@ static void project(const rmb_net *net, rmb_scratch *s, const float *x, size_t n
     add_bias(y, bias, nt, n);
 }
 
-/* cos and sin of every chunk row's position (within its own sequence). */
-static void rope_tables(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, size_t r0,
-                        size_t nt)
+/* cos and sin of every row's position (within its own sequence), shared by
+ * every layer. */
+static void rope_tables(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk)
 {
     size_t half = (size_t)net->cfg->head_dim / 2;
-    for (size_t r = 0; r < nt; r++)
+    for (size_t r = 0; r < pk->rows; r++)
         for (size_t i = 0; i < half; i++) {
-            const rmb_span *sp = &pk->spans[pk->span_of[r0 + r]];
-            float angle = (float)(sp->plen + r0 + r - sp->start) * net->desc->inv_freq[i];
+            const rmb_span *sp = &pk->spans[pk->span_of[r]];
+            float angle = (float)(sp->plen + r - sp->start) * net->desc->inv_freq[i];
             s->cos[r * half + i] = cosf(angle);
             s->sin[r * half + i] = sinf(angle);
         }
@@ -445,8 +445,9 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *
         rmsnorm_rows(s->q, s->q, L->q_norm, nt * (size_t)c->n_heads, hd, eps);
         rmsnorm_rows(k, k, L->k_norm, nt * (size_t)c->n_kv_heads, hd, eps);
     }
-    rope(s->q, nt, (size_t)c->n_heads, hd, s->cos, s->sin);
-    rope(k, nt, (size_t)c->n_kv_heads, hd, s->cos, s->sin);
+    const float *cos = s->cos + r0 * (hd / 2), *sin = s->sin + r0 * (hd / 2);
+    rope(s->q, nt, (size_t)c->n_heads, hd, cos, sin);
+    rope(k, nt, (size_t)c->n_kv_heads, hd, cos, sin);
     attn_job job = {net, s, pk, r0, nt, net->desc->window[l]};
     rmb_pool_run(net->pool, (size_t)c->n_heads * ((nt + ATTN_ROWS - 1) / ATTN_ROWS), attn_task,
                  &job);
@@ -501,10 +502,10 @@ rmb_status rmb_net_run(const rmb_net *net, rmb_scratch **scratch, const rmb_pack
         return st;
     rmb_scratch *s = *scratch;
     embed(net, s, pk->ids, pk->rows);
+    rope_tables(net, s, pk);
     for (int l = 0; l < c->n_layers; l++)
         for (size_t r0 = 0; r0 < pk->rows; r0 += net->chunk) {
             size_t nt = pk->rows - r0 < net->chunk ? pk->rows - r0 : net->chunk;
-            rope_tables(net, s, pk, r0, nt);
             attention_block(net, s, pk, l, r0, nt);
             mlp_block(net, s, l, r0, nt);
         }

@@ -24,7 +24,8 @@ struct rmb_model {
     rmb_batch_stats stats; /* of the last batch */
 };
 
-/* Pass rows are bounded by this much residual stream and K/V. */
+/* Pass rows are bounded by this much residual stream, K/V and rotary
+ * tables. */
 #define PASS_BYTES ((size_t)256 << 20)
 
 static rmb_status find_arch(const rmb_config *cfg, const rmb_arch **out, rmb_error *err)
@@ -75,7 +76,8 @@ static rmb_status load(rmb_model *m, const char *dir, const rmb_model_options *o
     m->net.bf16 = opt->compute && !strcmp(opt->compute, "bf16");
     if ((st = rmb_net_bind(&m->net, &m->weights, err)))
         return st;
-    size_t row = ((size_t)m->cfg.hidden + 2 * (size_t)m->cfg.n_kv_heads * m->cfg.head_dim) * 4;
+    size_t row = ((size_t)m->cfg.hidden + 2 * (size_t)m->cfg.n_kv_heads * m->cfg.head_dim +
+                  (size_t)m->cfg.head_dim) * 4;
     m->default_budget = PASS_BYTES / row > m->net.chunk ? PASS_BYTES / row : m->net.chunk;
     m->budget = m->default_budget;
     return rmb_pool_create(&m->net.pool, opt->threads, err);
