@@ -50,6 +50,22 @@ typedef struct rmb_comparison {
 
 enum { RMB_VERDICT_NONE = 0, RMB_VERDICT_FIRST = 1, RMB_VERDICT_SECOND = -1 };
 
+/* What a judge said about one comparison in one order, mapped to the
+ * answers (not to the positions they were shown in). */
+enum { RMB_SAID_NOTHING = 0, /* no parseable verdict */
+       RMB_SAID_FIRST = 1, RMB_SAID_SECOND = 2, RMB_SAID_TIE = 3 };
+
+/* A judgment: both orders' answers in one int (0..15), which is what a run
+ * store keeps, so that statistics over the orders (position consistency)
+ * survive a resume or a merge.  shown_first: the order with the first
+ * answer shown first; shown_second: the swapped order. */
+#define RMB_JUDGMENT(shown_first, shown_second) ((shown_first) * 4 + (shown_second))
+
+/* The verdict of a judgment: RMB_VERDICT_FIRST or _SECOND when both orders
+ * preferred that answer, else RMB_VERDICT_NONE (also for a value that is no
+ * judgment). */
+int rmb_judgment_verdict(int judgment);
+
 typedef struct rmb_scorer rmb_scorer;
 
 typedef struct rmb_scorer_ops {
@@ -60,10 +76,10 @@ typedef struct rmb_scorer_ops {
     rmb_status (*score)(rmb_scorer *self, const rmb_sequence *seqs, size_t n, double *scores,
                         rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
     /* Judges implement compare instead of score (score is then NULL): for
-     * each comparison, verdicts[i] is RMB_VERDICT_FIRST or _SECOND when the
-     * judge prefers that answer, RMB_VERDICT_NONE when it does not decide
-     * (tie, inconsistent orders, unparseable).  Same error contract. */
-    rmb_status (*compare)(rmb_scorer *self, const rmb_comparison *cmps, size_t n, int *verdicts,
+     * each comparison, judgments[i] = RMB_JUDGMENT(a, b) with what the judge
+     * said in each order (rmb_judgment_verdict gives the verdict).  Same
+     * error contract. */
+    rmb_status (*compare)(rmb_scorer *self, const rmb_comparison *cmps, size_t n, int *judgments,
                           rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
     /* Optional: a JSON object (text the caller frees) of the scorer's own
      * statistics for summary.json's "scorer" field; NULL if none. */

@@ -186,23 +186,14 @@ static json_t *score_distribution_json(const rmb_outcome *o, size_t n)
     return j;
 }
 
-static json_t *position_consistency_json(const char *scorer_report)
-{
-    json_t *rep = scorer_report ? json_loads(scorer_report, 0, NULL) : NULL;
-    json_t *rate = json_object_get(rep, "position_consistency_rate");
-    json_t *out = json_is_number(rate) ? json_real(json_number_value(rate)) : json_null();
-    json_decref(rep);
-    return out;
-}
-
-json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, const char *scorer_report)
+json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, double position_consistency)
 {
     json_t *dist = score_distribution_json(outcomes, n);
     if (!dist)
         return NULL;
     return json_pack("{s:o, s:o, s:o, s:o}", "tie_rate", tie_rate_json(outcomes, n), "length_bias",
                      length_bias_json(outcomes, n), "score_distribution", dist, "position_consistency",
-                     position_consistency_json(scorer_report));
+                     number_json(position_consistency));
 }
 
 double rmb_analysis_number(const json_t *j, const char *k0, const char *k1, const char *k2)

@@ -10,8 +10,9 @@
  * - score_distribution: per goal, the preferred answers' scores and the
  *   others': count, mean, population sd, min, 5/25/50/75/95th percentiles
  *   (type 7), max, and 20 equal bins over the goal's [min, max];
- * - position_consistency: for judges, the share of comparisons whose verdict
- *   survived swapping the answers (from the scorer's report), else null. */
+ * - position_consistency: for judges, the share of the comparisons with a
+ *   verdict in both orders whose verdicts agreed (over every judgment the
+ *   run holds, stored or new), else null. */
 #ifndef RMB_EVAL_ANALYSIS_H
 #define RMB_EVAL_ANALYSIS_H
 
@@ -21,9 +22,9 @@
 
 #define RMB_ANALYSIS_BINS 20
 
-/* scorer_report: the scorer's report as JSON text, or NULL.  NULL when out
- * of memory. */
-json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, const char *scorer_report);
+/* position_consistency: a judge's rate, NaN for scorers.  NULL when out of
+ * memory. */
+json_t *rmb_analysis_json(const rmb_outcome *outcomes, size_t n, double position_consistency);
 
 /* The number at j[k0][k1][k2] (a NULL key ends the path), or NaN when that is
  * missing or not a number: for reading analyses back. */

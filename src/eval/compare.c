@@ -266,10 +266,10 @@ static void rank_runs(rmb_leaderboard *lb)
 static bool analyse(rmb_leaderboard *lb)
 {
     for (size_t r = 0; r < lb->rs.n_runs; r++) {
-        json_t *rep = json_object_get(lb->rs.runs[r].summary, "scorer_report");
-        char *text = rep ? json_dumps(rep, 0) : NULL;
-        lb->analysis[r] = rmb_analysis_json(lb->rs.runs[r].outcomes, lb->rs.n_items, text);
-        free(text);
+        /* The judge's figure covers all its judgments: the run's own. */
+        double consistency = rmb_analysis_number(
+            json_object_get(lb->rs.runs[r].summary, "analysis"), "position_consistency", NULL, NULL);
+        lb->analysis[r] = rmb_analysis_json(lb->rs.runs[r].outcomes, lb->rs.n_items, consistency);
         if (!lb->analysis[r])
             return false;
     }

@@ -274,16 +274,16 @@ static rmb_status comparison_batch(run *r, const void *units, const size_t *idx,
                                    double *values, rmb_error *item_err)
 {
     rmb_comparison *batch = gather(units, sizeof *batch, idx, k);
-    int *verdicts = calloc(k, sizeof *verdicts);
-    rmb_status st = batch && verdicts ? RMB_OK : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
+    int *judgments = calloc(k, sizeof *judgments);
+    rmb_status st = batch && judgments ? RMB_OK : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
     if (st == RMB_OK && rmb_canceled(r->ctx))
         st = rmb_fail(r->err, RMB_ECANCELED, "canceled");
     if (st == RMB_OK)
-        st = r->scorer->ops->compare(r->scorer, batch, k, verdicts, item_err, r->ctx, r->err);
+        st = r->scorer->ops->compare(r->scorer, batch, k, judgments, item_err, r->ctx, r->err);
     for (size_t i = 0; st == RMB_OK && i < k; i++)
-        values[i] = verdicts[i];
+        values[i] = judgments[i];
     free(batch);
-    free(verdicts);
+    free(judgments);
     return st;
 }
 
@@ -365,6 +365,19 @@ static rmb_status score_with_scorer(run *r)
     return st;
 }
 
+/* Position consistency over every judgment of the run, stored or new: the
+ * comparisons whose two orders both gave a verdict, and those that agreed. */
+static void count_orders(run *r, const double *judgments, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        int j = (int)judgments[c], a = j / 4, b = j % 4;
+        if (a != RMB_SAID_NOTHING && b != RMB_SAID_NOTHING) {
+            r->info.both_orders_parsed++;
+            r->info.position_consistent += a == b;
+        }
+    }
+}
+
 /* Judges: the preferred answer scores 1, another answer scores 0 when the
  * judge preferred the preferred answer over it and 1 otherwise, so the usual
  * strict rule makes an item correct exactly when every comparison was won. */
@@ -377,10 +390,10 @@ static rmb_status score_with_judge(run *r)
     if (st != RMB_OK)
         return st;
     size_t n_answers = plan.n_naive + n;
-    double *verdicts = calloc(plan.n_comparisons + 1, sizeof *verdicts);
+    double *judgments = calloc(plan.n_comparisons + 1, sizeof *judgments);
     work w = {.units = plan.comparisons, .n = plan.n_comparisons, .batch = batch_size(r, 16),
               .stage = "judging", .run_batch = comparison_batch};
-    st = verdicts && work_alloc(&w) ? alloc_outcomes(r, n, n_answers)
+    st = judgments && work_alloc(&w) ? alloc_outcomes(r, n, n_answers)
                                     : rmb_fail(r->err, RMB_ENOMEM, "out of memory");
     for (size_t c = 0; st == RMB_OK && c < w.n; c++) {
         const rmb_comparison *cmp = &plan.comparisons[c];
@@ -388,7 +401,7 @@ static rmb_status score_with_judge(run *r)
         w.conversation[c] = cmp->conversation_id;
     }
     if (st == RMB_OK)
-        st = run_work(r, &w, verdicts);
+        st = run_work(r, &w, judgments);
     if (st == RMB_OK && w.failed)
         st = rmb_fail(r->err, w.failed_err.status, "comparison %zu: judging failed: %s%s", w.first_failed,
                       w.failed_err.msg, w.failed > 1 ? " (and others; a rerun retries only the failed ones)" : "");
@@ -398,14 +411,18 @@ static rmb_status score_with_judge(run *r)
             r->outcomes[i] = (rmb_outcome){&items[i], s};
             s[0] = 1;
             for (size_t j = 1; j < items[i].n_answers; j++)
-                s[j] = verdicts[plan.item_comparison[plan.first[i] + j - 1]] == RMB_VERDICT_FIRST ? 0 : 1;
+                s[j] = rmb_judgment_verdict((int)judgments[plan.item_comparison[plan.first[i] + j - 1]]) ==
+                               RMB_VERDICT_FIRST
+                           ? 0
+                           : 1;
             s += items[i].n_answers;
         }
         r->info.naive_sequences = plan.n_naive;
         r->info.distinct_sequences = plan.n_comparisons;
+        count_orders(r, judgments, plan.n_comparisons);
     }
     work_free(&w);
-    free(verdicts);
+    free(judgments);
     rmb_comparison_plan_free(&plan);
     return st;
 }

@@ -75,6 +75,14 @@ static json_t *string_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* A judge's position consistency over all its judgments; NaN otherwise. */
+static double position_consistency(const rmb_run_info *info)
+{
+    if (!info->both_orders_parsed)
+        return NAN;
+    return (double)info->position_consistent / (double)info->both_orders_parsed;
+}
+
 static json_t *options_json(const rmb_run_info *info)
 {
     const rmb_scorer_options *o = info->options;
@@ -130,7 +138,7 @@ char *rmb_summary_json(const rmb_metrics *m, const rmb_coverage *c, const rmb_ru
     }
     if (info->outcomes)
         json_object_set_new(root, "analysis",
-                            rmb_analysis_json(info->outcomes, info->n_outcomes, info->scorer_report));
+                            rmb_analysis_json(info->outcomes, info->n_outcomes, position_consistency(info)));
     if (info->scorer_report) {
         json_t *rep = json_loads(info->scorer_report, 0, NULL);
         json_object_set_new(root, "scorer_report", rep ? rep : json_string(info->scorer_report));
@@ -224,7 +232,7 @@ static void md_breakdown(rmb_buf *b, const char *title, const char *key_title,
 /* The analyses' headline (summary.json has them all). */
 static void md_analysis(rmb_buf *b, const rmb_run_info *info)
 {
-    json_t *a = rmb_analysis_json(info->outcomes, info->n_outcomes, info->scorer_report);
+    json_t *a = rmb_analysis_json(info->outcomes, info->n_outcomes, position_consistency(info));
     if (!a)
         return;
     rmb_buf_printf(b, "\n## Analyses\n\n- tie rate: %.4f\n", rmb_analysis_number(a, "tie_rate", "all", NULL));

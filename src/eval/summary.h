@@ -28,6 +28,8 @@ typedef struct rmb_run_info {
     size_t is_correct_mismatches;
     const rmb_outcome *outcomes; /* the scored items, for the analyses (eval/analysis.h); */
     size_t n_outcomes;           /* NULL: summary.json has no "analysis" */
+    size_t both_orders_parsed;   /* judges: comparisons with a verdict in both orders, */
+    size_t position_consistent;  /* and those whose orders agreed (0, 0 otherwise) */
 } rmb_run_info;
 
 /* missing is malloc'ed (pointing at static strings): free it. */

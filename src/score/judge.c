@@ -191,8 +191,9 @@ static rmb_status take_answer(void *user, size_t index, const char *body, size_t
 }
 
 static void log_comparison(judge_scorer *j, const rmb_comparison *c, const char *ab,
-                           const char *ba, char vab, char vba, int verdict)
+                           const char *ba, char vab, char vba, int judgment)
 {
+    int verdict = rmb_judgment_verdict(judgment);
     if (!j->log)
         return;
     char first[17], second[17];
@@ -213,27 +214,36 @@ static void log_comparison(judge_scorer *j, const rmb_comparison *c, const char 
     json_decref(line);
 }
 
-/* Both orders' answers to one verdict, counted for the report. */
-static int decide(judge_scorer *j, char vab, char vba)
+/* What a verdict letter says about the answers, given which one was shown
+ * as A. */
+static int said(char verdict, int first_shown_as_a)
 {
+    switch (verdict) {
+    case 'A': return first_shown_as_a ? RMB_SAID_FIRST : RMB_SAID_SECOND;
+    case 'B': return first_shown_as_a ? RMB_SAID_SECOND : RMB_SAID_FIRST;
+    case 'C': return RMB_SAID_TIE;
+    default: return RMB_SAID_NOTHING;
+    }
+}
+
+/* Both orders' answers to one judgment, counted for the report. */
+static int judge_both(judge_scorer *j, char vab, char vba)
+{
+    int a = said(vab, 1), b = said(vba, 0);
     j->comparisons++;
     j->answers += 2;
-    j->unparseable += !vab + !vba;
-    if (!vab || !vba)
-        return RMB_VERDICT_NONE;
-    j->both_parsed++;
-    int agree = (vab == 'A' && vba == 'B') || (vab == 'B' && vba == 'A') ||
-                (vab == 'C' && vba == 'C');
-    j->consistent += agree;
-    j->ties += vab == 'C' && agree;
-    if (!agree || vab == 'C')
-        return RMB_VERDICT_NONE;
-    j->wins++;
-    return vab == 'A' ? RMB_VERDICT_FIRST : RMB_VERDICT_SECOND;
+    j->unparseable += (a == RMB_SAID_NOTHING) + (b == RMB_SAID_NOTHING);
+    if (a != RMB_SAID_NOTHING && b != RMB_SAID_NOTHING) {
+        j->both_parsed++;
+        j->consistent += a == b;
+        j->ties += a == b && a == RMB_SAID_TIE;
+        j->wins += a == b && a != RMB_SAID_TIE;
+    }
+    return RMB_JUDGMENT(a, b);
 }
 
 static rmb_status judge_compare(rmb_scorer *self, const rmb_comparison *cmps, size_t n,
-                                int *verdicts, rmb_error *item_err, const rmb_context *ctx,
+                                int *judgments, rmb_error *item_err, const rmb_context *ctx,
                                 rmb_error *err)
 {
     judge_scorer *j = (judge_scorer *)self;
@@ -260,13 +270,13 @@ static rmb_status judge_compare(rmb_scorer *self, const rmb_comparison *cmps, si
                                          : reqs[2 * i + 1].err.status != RMB_OK
                                              ? &reqs[2 * i + 1]
                                              : NULL;
-        verdicts[i] = RMB_VERDICT_NONE;
+        judgments[i] = RMB_JUDGMENT(RMB_SAID_NOTHING, RMB_SAID_NOTHING);
         item_err[i] = failed ? failed->err : (rmb_error){0};
         if (failed)
             continue;
         char vab = parse_verdict(texts[2 * i]), vba = parse_verdict(texts[2 * i + 1]);
-        verdicts[i] = decide(j, vab, vba);
-        log_comparison(j, &cmps[i], texts[2 * i], texts[2 * i + 1], vab, vba, verdicts[i]);
+        judgments[i] = judge_both(j, vab, vba);
+        log_comparison(j, &cmps[i], texts[2 * i], texts[2 * i + 1], vab, vba, judgments[i]);
     }
     if (j->log && fflush(j->log) != 0 && st == RMB_OK)
         st = rmb_fail(err, RMB_EIO, "judgments.jsonl: write failed");
@@ -360,7 +370,7 @@ rmb_status rmb_judge_scorer_open(rmb_scorer **out, const char *spec, const char 
         uint64_t h = rmb_fnv1a(RMB_FNV_OFFSET, j->system, strlen(j->system) + 1);
         h = rmb_fnv1a(h, j->user, strlen(j->user));
         st = rmb_remote_identify(&j->base, "judge", j->model, err,
-                                 "judge/1 model=%s prompt=%016" PRIx64
+                                 "judge/2 model=%s prompt=%016" PRIx64
                                  " temperature=0 seed=0 max_tokens=%d orders=both",
                                  j->model, h, MAX_TOKENS);
     }

@@ -130,6 +130,15 @@ static uint64_t fnv1a_field(uint64_t h, const char *s, unsigned char sep)
     return rmb_fnv1a(h, &sep, 1);
 }
 
+int rmb_judgment_verdict(int judgment)
+{
+    if (judgment == RMB_JUDGMENT(RMB_SAID_FIRST, RMB_SAID_FIRST))
+        return RMB_VERDICT_FIRST;
+    if (judgment == RMB_JUDGMENT(RMB_SAID_SECOND, RMB_SAID_SECOND))
+        return RMB_VERDICT_SECOND;
+    return RMB_VERDICT_NONE;
+}
+
 uint64_t rmb_sequence_key(const rmb_conversation *conversation, const char *answer)
 {
     uint64_t h = RMB_FNV_OFFSET;

@@ -536,12 +536,12 @@ static void check_judge(fake_server *s, const rmb_scorer_options *opt)
     make_comparisons(cmps);
     rmb_scorer *sc;
     rmb_error err = {0}, errs[N_CMP];
-    int verdicts[N_CMP];
+    int judgments[N_CMP];
     CHECK_EQ_INT(rmb_scorer_open(&sc, spec_for("judge", s, "/v1#judge-model"), opt, &err), RMB_OK);
     if (!sc)
         return;
     CHECK(sc->ops->score == NULL);
-    CHECK_EQ_INT(sc->ops->compare(sc, cmps, N_CMP, verdicts, errs, NULL, &err), RMB_OK);
+    CHECK_EQ_INT(sc->ops->compare(sc, cmps, N_CMP, judgments, errs, NULL, &err), RMB_OK);
     int unparseable = 0, both = 0, consistent = 0;
     for (int i = 0; i < N_CMP; i++) {
         CHECK_EQ_INT(errs[i].status, RMB_OK);
@@ -549,7 +549,11 @@ static void check_judge(fake_server *s, const rmb_scorer_options *opt)
         int want = ab == 'A' && ba == 'B'   ? RMB_VERDICT_FIRST
                    : ab == 'B' && ba == 'A' ? RMB_VERDICT_SECOND
                                             : RMB_VERDICT_NONE;
-        CHECK_EQ_INT(verdicts[i], want);
+        CHECK_EQ_INT(rmb_judgment_verdict(judgments[i]), want);
+        /* each order mapped to the answers: shown first, A is the first answer */
+        int a = ab == 'A' ? RMB_SAID_FIRST : ab == 'B' ? RMB_SAID_SECOND : ab ? RMB_SAID_TIE : 0;
+        int b = ba == 'A' ? RMB_SAID_SECOND : ba == 'B' ? RMB_SAID_FIRST : ba ? RMB_SAID_TIE : 0;
+        CHECK_EQ_INT(judgments[i], RMB_JUDGMENT(a, b));
         unparseable += !ab + !ba;
         both += ab && ba;
         consistent += ab && ba && (ab == 'C' ? ba == 'C' : ab != ba && ba != 'C');

@@ -3,6 +3,8 @@
 #include "eval/analysis.h"
 #include "test.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 
 static const rmb_answer pair_long_first[] = {{"a", "héllo wörld"}, {"b", "hi"}};  /* 11 vs 2 code points */
@@ -19,7 +21,7 @@ static void test_length_and_ties(void)
     };
     const double s0[] = {2, 1}, s1[] = {5, 5}, s2[] = {3, 1, 2};
     rmb_outcome o[] = {{&items[0], s0}, {&items[1], s1}, {&items[2], s2}};
-    json_t *a = rmb_analysis_json(o, 3, "{\"position_consistency_rate\": 0.75}");
+    json_t *a = rmb_analysis_json(o, 3, 0.75);
     /* item 1 is a tie (5 == 5): one of three */
     CHECK_NEAR(rmb_analysis_number(a, "tie_rate", "all", NULL), 1.0 / 3, 1e-15);
     CHECK_NEAR(rmb_analysis_number(json_object_get(a, "tie_rate"), "helpfulness", "pairwise", NULL), 0.5, 1e-15);
@@ -50,7 +52,7 @@ static void test_unknown_texts(void)
                    unknown, 2, "r", 0};
     const double s[] = {1, 0};
     rmb_outcome o = {&it, s};
-    json_t *a = rmb_analysis_json(&o, 1, NULL);
+    json_t *a = rmb_analysis_json(&o, 1, NAN);
     CHECK(json_is_null(json_object_get(a, "length_bias")));
     CHECK(json_is_null(json_object_get(a, "position_consistency")));
     CHECK_EQ_INT(rmb_analysis_number(json_object_get(a, "score_distribution"), "helpfulness", "preferred", "count"), 0);
