@@ -48,24 +48,21 @@ def tail(path, offset):
     return text, offset + len(text)
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    whole = os.path.join(tmp, "whole")
-    p = rmb(binary, "eval", *common, "--out", whole)
-    reused, total, computed = reuse_line(p.stderr)
-    assert (reused, computed) == (0, total) and total > 100, p.stderr
-    assert len(store_keys(os.path.join(whole, "store.sqlite"))) == total
-
-    resumed = os.path.join(tmp, "resumed")
+def series(tmp, number, whole, total, rng):
+    """One store from empty to complete: runs killed at random points, then
+    a final run; every invariant checked.  Returns (kills, kills inside a
+    commit)."""
+    resumed = os.path.join(tmp, f"resumed{number}")
     store = os.path.join(resumed, "store.sqlite")
-    log, trace = os.path.join(tmp, "scored.log"), os.path.join(tmp, "commits.trace")
+    log = os.path.join(tmp, f"scored{number}.log")
+    trace = os.path.join(tmp, f"commits{number}.trace")
     env = dict(os.environ, RMB_TEST_SLOW_SCORER_US="5000", RMB_TEST_SCORER_LOG=log,
-               RMB_TEST_COMMIT_TRACE=trace)  # ~4 s for the subset, 60 commits
-    rng = random.Random(20261128)
+               RMB_TEST_COMMIT_TRACE=trace)  # ~4 s for the subset
     kills = in_commit = computed_total = lost_total = 0
     log_at = trace_at = 0
     for attempt in range(60):
         before = store_keys(store)
-        if len(before) == total or (kills >= 6 and in_commit >= 2):
+        if len(before) == total:
             break
         proc = subprocess.Popen([binary, "eval", *common, "--out", resumed, "--quiet"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -87,7 +84,6 @@ with tempfile.TemporaryDirectory() as tmp:
             assert reuse_line(err) == (len(before), total, total - len(before)), (err, len(before))
         computed_total += len(scored)
         lost_total += lost
-    assert kills >= 6 and in_commit >= 2, f"{kills} kills, {in_commit} inside a commit"
 
     before = store_keys(store)
     p = rmb(binary, "eval", *common, "--out", resumed, env=env)
@@ -101,14 +97,23 @@ with tempfile.TemporaryDirectory() as tmp:
         run = json.load(f)
     assert (run["units"], run["reused"], run["computed"]) == (total, len(before), len(scored)), run
     same_outputs(whole, resumed)
+    return kills, in_commit
 
-    # A rerun of a finished run computes nothing; --fresh recomputes all.
-    p = rmb(binary, "eval", *common, "--out", resumed, env=env)
-    assert reuse_line(p.stderr) == (total, total, 0), p.stderr
-    assert new_lines(log, log_at)[0] == []
-    p = rmb(binary, "eval", *common, "--out", resumed, "--fresh")
-    assert reuse_line(p.stderr) == (0, total, total), p.stderr
-    same_outputs(whole, resumed)
-    print(f"ok: {kills} kills ({in_commit} inside a store commit), {total} sequences, "
-          f"{computed_total} computed in all ({lost_total} lost to kills before their commit, "
-          f"0 committed ones recomputed), outputs identical")
+
+with tempfile.TemporaryDirectory() as tmp:
+    whole = os.path.join(tmp, "whole")
+    p = rmb(binary, "eval", *common, "--out", whole)
+    reused, total, computed = reuse_line(p.stderr)
+    assert (reused, computed) == (0, total) and total > 100, p.stderr
+    assert len(store_keys(os.path.join(whole, "store.sqlite"))) == total
+
+    # Kills land inside a commit by chance: run fresh series until enough did.
+    rng = random.Random(20261128)
+    kills = in_commit = 0
+    for number in range(6):
+        k, c = series(tmp, number, whole, total, rng)
+        kills, in_commit = kills + k, in_commit + c
+        if kills >= 6 and in_commit >= 2:
+            break
+    assert kills >= 6 and in_commit >= 2, f"{kills} kills, {in_commit} inside a commit"
+    print(f"{kills} kills ({in_commit} inside a store commit) over {number + 1} series; every resumed run identical")
