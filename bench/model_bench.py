@@ -35,8 +35,10 @@ QWEN3_06B = {
 
 def build_bench(build):
     exe = os.path.join(build, "model_bench")
-    libs = subprocess.check_output(["pkg-config", "--libs", "jansson"], text=True).split()
-    subprocess.check_call(["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-I", os.path.join(ROOT, "include"),
+    libs = subprocess.check_output(["pkg-config", "--libs", "jansson", "yajl", "sqlite3", "libcurl",
+                                    "oniguruma", "libutf8proc"], text=True).split()
+    subprocess.check_call(["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
+                           "-I", os.path.join(ROOT, "include"), "-I", os.path.join(ROOT, "src"),
                            os.path.join(ROOT, "bench", "model_bench.c"),
                            os.path.join(build, "librmb.a"), *libs, "-lpthread", "-lm", "-o", exe])
     return exe

