@@ -150,7 +150,7 @@ static rmb_status fingerprint(native_scorer *s, const char *dir, char *out, size
 static rmb_status open_parts(native_scorer *s, const char *dir, const rmb_scorer_options *opt,
                              rmb_error *err)
 {
-    rmb_model_options mo = {opt->threads, opt->compute, NULL, 0};
+    rmb_model_options mo = {.threads = opt->threads, .compute = opt->compute};
     rmb_status st = rmb_model_open(&s->model, dir, &mo, err);
     if (st == RMB_OK)
         st = rmb_encoder_open(&s->enc, dir, opt->max_length, opt->truncation,
