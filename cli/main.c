@@ -19,6 +19,7 @@ static const command commands[] = {
     {"score", cmd_score, "score JSONL conversations with a reward model"},
     {"compare", cmd_compare, "a leaderboard of several runs with confidence intervals"},
     {"report", cmd_report, "a self-contained HTML report of one or more runs"},
+    {"convert", cmd_convert, "write a checkpoint as one GGUF file (f32, f16, bf16, q8_0)"},
 };
 
 static void print_help(FILE *out)
