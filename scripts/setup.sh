@@ -14,6 +14,7 @@ pkgs=(
   python3                # test oracles (standard library only for metrics)
   python3-jinja2         # chat-template oracle
   python3-torch          # model oracle
+  libopenblas0-pthread   # a real BLAS for PyTorch (without it Debian's torch uses the netlib reference, ~10x slower)
   libmicrohttpd-dev      # test HTTP server for remote scorers
   chromium               # renders rmb report's HTML headless in the tests
 )
