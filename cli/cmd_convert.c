@@ -98,9 +98,8 @@ static rmb_status write_tensor(job *j, const rmb_tensor *t, float *src, uint8_t 
     rmb_ggml_type type = tensor_type(t, j->type);
     size_t n = t->n_bytes / rmb_dtype_size(t->dtype);
     size_t row = t->n_dims ? (size_t)t->shape[t->n_dims - 1] : 1;
+    /* Whole rows, or a multiple of every block size for rows longer than a chunk. */
     size_t step = row && row < CHUNK_VALUES ? CHUNK_VALUES / row * row : CHUNK_VALUES;
-    if (type == RMB_GGML_Q8_0)
-        step -= step % RMB_Q8_0_BLOCK;
     for (size_t at = 0; at < n; at += step) {
         size_t k = n - at < step ? n - at : step, bytes;
         rmb_widen(t->data, t->dtype, at, k, src);
@@ -136,8 +135,12 @@ static rmb_status add_file(job *j, const char *dir, const char *name, const char
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     struct stat sb;
-    if (!required && stat(path, &sb) != 0)
+    if (!required && stat(path, &sb) != 0) {
+        if (!strcmp(name, "tokenizer.json"))
+            rmb_log(j->ctx, RMB_LOG_WARN, "%s: missing: the GGUF file will hold no tokenizer",
+                    path);
         return RMB_OK;
+    }
     char *text;
     size_t len;
     if (rmb_read_file(path, &text, &len, err))
