@@ -184,6 +184,12 @@ static rmb_status get_array(cursor *c, const char *key, rmb_gguf_kv *kv)
     return RMB_OK;
 }
 
+/* How much of a name messages show: all of a sane one. */
+static int shown(rmb_gguf_str s)
+{
+    return (int)(s.len < 120 ? s.len : 120);
+}
+
 static bool str_eq(rmb_gguf_str s, const char *z)
 {
     return strlen(z) == s.len && !memcmp(s.s, z, s.len);
@@ -198,7 +204,7 @@ static rmb_status get_kv(cursor *c, rmb_gguf_file *f, size_t index, rmb_gguf_kv 
         return c->err->status;
     /* Messages name the key from here on (cut to a sane length). */
     char key[160];
-    snprintf(key, sizeof key, "%.*s", (int)(kv->key.len < 120 ? kv->key.len : 120), kv->key.s);
+    snprintf(key, sizeof key, "%.*s", shown(kv->key), kv->key.s);
     if (kv->key.len == 0)
         return rmb_fail(c->err, RMB_EDATA, "%s: %s: key: empty", c->file, what);
     for (size_t i = 0; i < index; i++)
@@ -225,7 +231,7 @@ static rmb_status get_tensor_info(cursor *c, size_t index, rmb_gguf_tensor *t)
     if (get_str(c, what, "name", &t->name))
         return c->err->status;
     char name[160];
-    snprintf(name, sizeof name, "%.*s", (int)(t->name.len < 120 ? t->name.len : 120), t->name.s);
+    snprintf(name, sizeof name, "%.*s", shown(t->name), t->name.s);
     if (get_uint(c, 4, name, "n_dims", &n_dims))
         return c->err->status;
     if (n_dims < 1 || n_dims > RMB_GGUF_MAX_DIMS)
@@ -271,7 +277,7 @@ static rmb_status place_tensors(cursor *c, rmb_gguf_file *f)
     for (size_t i = 0; i < f->n_tensors; i++) {
         rmb_gguf_tensor *t = &f->tensors[i];
         const char *nm = t->name.s;
-        int nl = (int)(t->name.len < 120 ? t->name.len : 120);
+        int nl = shown(t->name);
         if (t->offset % f->alignment)
             return rmb_fail(c->err, RMB_EDATA, "%s: %.*s: offset: %llu is not a multiple of %u",
                             c->file, nl, nm, (unsigned long long)t->offset, f->alignment);
@@ -293,10 +299,8 @@ static rmb_status place_tensors(cursor *c, rmb_gguf_file *f)
     for (size_t i = 1; i < f->n_tensors && st == RMB_OK; i++)
         if (order[i - 1]->offset + order[i - 1]->n_bytes > order[i]->offset)
             st = rmb_fail(c->err, RMB_EDATA, "%s: %.*s: offset: overlaps tensor %.*s", c->file,
-                          (int)(order[i]->name.len < 120 ? order[i]->name.len : 120),
-                          order[i]->name.s,
-                          (int)(order[i - 1]->name.len < 120 ? order[i - 1]->name.len : 120),
-                          order[i - 1]->name.s);
+                          shown(order[i]->name), order[i]->name.s,
+                          shown(order[i - 1]->name), order[i - 1]->name.s);
     free(order);
     return st;
 }
@@ -363,7 +367,7 @@ static rmb_status parse_body(cursor *c, rmb_gguf_file *f)
             if (f->tensors[i].name.len == t->name.len &&
                 !memcmp(f->tensors[i].name.s, t->name.s, t->name.len))
                 return rmb_fail(c->err, RMB_EDATA, "%s: %.*s: name: duplicate tensor", c->file,
-                                (int)(t->name.len < 120 ? t->name.len : 120), t->name.s);
+                                shown(t->name), t->name.s);
     }
     if (get_alignment(c, f))
         return c->err->status;
