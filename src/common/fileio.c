@@ -154,6 +154,36 @@ const char *rmb_path_last(const char *path, size_t *len)
     return path + start;
 }
 
+rmb_status rmb_map_file(const char *path, void **map, size_t *size, rmb_error *err)
+{
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rmb_fail(err, RMB_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    rmb_status st = RMB_OK;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        st = rmb_fail(err, RMB_EIO, "%s: not a regular file", path);
+    else if (sb.st_size > 0) {
+        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED)
+            st = rmb_fail(err, RMB_EIO, "%s: cannot map: %s", path, strerror(errno));
+        else {
+            *map = m;
+            *size = (size_t)sb.st_size;
+        }
+    }
+    close(fd);
+    return st;
+}
+
+void rmb_unmap_file(void *map, size_t size)
+{
+    if (map)
+        munmap(map, size);
+}
+
 #define DIGEST_PRIME 0x100000001b3ULL
 
 static uint64_t digest_bytes(uint64_t h, const unsigned char *p, size_t len)
@@ -177,24 +207,15 @@ static uint64_t digest_bytes(uint64_t h, const unsigned char *p, size_t len)
 /* Memory-maps the file so that a model's weights are read once, in place. */
 static rmb_status digest_file(uint64_t *h, const char *path, rmb_error *err)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return rmb_fail(err, RMB_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return rmb_fail(err, RMB_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    size_t size = (size_t)st.st_size;
-    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    close(fd);
-    if (size && map == MAP_FAILED)
-        return rmb_fail(err, RMB_EIO, "%s: cannot map: %s", path, strerror(errno));
+    void *map;
+    size_t size;
+    rmb_status st = rmb_map_file(path, &map, &size, err);
+    if (st)
+        return st;
     uint64_t len = size;
     *h = digest_bytes(*h, (const unsigned char *)&len, sizeof len);
     *h = digest_bytes(*h, map, size);
-    if (size)
-        munmap(map, size);
+    rmb_unmap_file(map, size);
     return RMB_OK;
 }
 

@@ -34,6 +34,11 @@ void rmb_outfile_discard(rmb_outfile *f);
 /* Writes text to path atomically. */
 rmb_status rmb_write_file_atomic(const char *path, const char *text, size_t len, rmb_error *err);
 
+/* Maps the regular file path read-only: *map (NULL for an empty file) and
+ * *size.  Undo with rmb_unmap_file. */
+rmb_status rmb_map_file(const char *path, void **map, size_t *size, rmb_error *err);
+void rmb_unmap_file(void *map, size_t size);
+
 /* The last component of path, trailing slashes ignored: returns where it
  * starts in path and sets *len ("a/b/" gives "b"). */
 const char *rmb_path_last(const char *path, size_t *len);

@@ -7,13 +7,9 @@
 #include "common/buf.h"
 #include "common/fileio.h"
 
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define GGUF_MAGIC "GGUF"
 #define GGUF_VERSION 3
@@ -395,22 +391,9 @@ rmb_status rmb_gguf_parse(rmb_gguf_file *out, const void *data, size_t size, con
 rmb_status rmb_gguf_open(rmb_gguf_file *out, const char *path, rmb_error *err)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rmb_fail(err, RMB_EIO, "%s: cannot open", path);
-    struct stat sb;
-    rmb_status st = RMB_OK;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
-        st = rmb_fail(err, RMB_EIO, "%s: not a regular, non-empty file", path);
-    if (st == RMB_OK) {
-        out->map_size = (size_t)sb.st_size;
-        out->map = mmap(NULL, out->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (out->map == MAP_FAILED) {
-            out->map = NULL;
-            st = rmb_fail(err, RMB_EIO, "%s: cannot map", path);
-        }
-    }
-    close(fd);
+    rmb_status st = rmb_map_file(path, &out->map, &out->map_size, err);
+    if (st == RMB_OK && out->map_size == 0)
+        st = rmb_fail(err, RMB_EDATA, "%s: an empty file is no GGUF", path);
     if (st == RMB_OK)
         st = rmb_gguf_parse(out, out->map, out->map_size, path, err);
     if (st != RMB_OK)
@@ -424,8 +407,7 @@ void rmb_gguf_close(rmb_gguf_file *f)
         free(f->kvs[i].strs);
     free(f->kvs);
     free(f->tensors);
-    if (f->map)
-        munmap(f->map, f->map_size);
+    rmb_unmap_file(f->map, f->map_size);
     free(f->path);
     memset(f, 0, sizeof *f);
 }

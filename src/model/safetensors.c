@@ -4,13 +4,11 @@
  * file. */
 #include "model/safetensors.h"
 
-#include <fcntl.h>
+#include "common/fileio.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Real headers are a few hundred KiB; anything far larger is not a header. */
 #define MAX_HEADER_BYTES (100u << 20)
@@ -162,25 +160,10 @@ rmb_status rmb_safetensors_parse(rmb_st_file *out, const void *data, size_t size
 rmb_status rmb_safetensors_open(rmb_st_file *out, const char *path, rmb_error *err)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rmb_fail(err, RMB_EIO, "%s: cannot open", path);
-    struct stat sb;
-    rmb_status st = RMB_OK;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        st = rmb_fail(err, RMB_EIO, "%s: not a regular file", path);
-    else if (sb.st_size < 8)
-        st = rmb_fail(err, RMB_EDATA, "%s: %lld bytes, too short for a safetensors header", path,
-                      (long long)sb.st_size);
-    if (st == RMB_OK) {
-        out->map_size = (size_t)sb.st_size;
-        out->map = mmap(NULL, out->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (out->map == MAP_FAILED) {
-            out->map = NULL;
-            st = rmb_fail(err, RMB_EIO, "%s: cannot map", path);
-        }
-    }
-    close(fd);
+    rmb_status st = rmb_map_file(path, &out->map, &out->map_size, err);
+    if (st == RMB_OK && out->map_size < 8)
+        st = rmb_fail(err, RMB_EDATA, "%s: %zu bytes, too short for a safetensors header", path,
+                      out->map_size);
     if (st == RMB_OK)
         st = rmb_safetensors_parse(out, out->map, out->map_size, path, err);
     if (st != RMB_OK)
@@ -193,8 +176,7 @@ void rmb_safetensors_close(rmb_st_file *f)
     for (size_t i = 0; i < f->n_tensors; i++)
         free(f->tensors[i].name);
     free(f->tensors);
-    if (f->map)
-        munmap(f->map, f->map_size);
+    rmb_unmap_file(f->map, f->map_size);
     free(f->path);
     memset(f, 0, sizeof *f);
 }
