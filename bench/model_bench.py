@@ -53,6 +53,8 @@ def model(cache):
 
 
 def torch_tps(W, ids, threads, repeats):
+    """Run in a child whose BLAS pool has the same number of threads: torch's
+    set_num_threads does not size OpenBLAS's own pool (it uses every core)."""
     torch.set_num_threads(threads)
     best = 1e30
     for r in range(repeats + 1):
@@ -61,6 +63,24 @@ def torch_tps(W, ids, threads, repeats):
         if r:
             best = min(best, time.perf_counter() - t0)
     return len(ids) / best, float(s[0])
+
+
+def blas_name():
+    """Which BLAS torch calls (Debian's torch uses the system libblas.so.3)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower()}
+        return ", ".join(sorted(os.path.basename(l) for l in libs)) or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def torch_child(a, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.check_output([sys.executable, os.path.abspath(__file__), "--torch-threads",
+                                   str(threads), "--tokens", str(a.tokens), "--repeats",
+                                   str(a.repeats), "--cache", a.cache], env=env, text=True)
+    return json.loads(out)
 
 
 def rmb_run(exe, cache, threads, tokens, repeats):
@@ -74,15 +94,22 @@ def main():
     ap.add_argument("--tokens", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cache", default="/tmp/rmb-bench-qwen3-0.6b")
+    ap.add_argument("--torch-threads", type=int, help=argparse.SUPPRESS)  # the child's mode
     a = ap.parse_args()
-    exe = build_bench(a.build)
-    W = model(a.cache)
     ids = [1 + (i * 7919) % 100000 for i in range(a.tokens)]
+    if a.torch_threads:
+        t, ts = torch_tps(model(a.cache), ids, a.torch_threads, a.repeats)
+        print(json.dumps({"tokens_per_second": t, "score": ts}))
+        return
+    exe = build_bench(a.build)
+    model(a.cache)
+    print("PyTorch %s, BLAS: %s" % (torch.__version__, blas_name()))
     print("prefill of %d tokens, Qwen3-0.6B shape, bf16 weights, exact fp32 compute" % a.tokens)
     print("%-8s %14s %14s %8s %12s" % ("threads", "rmb tok/s", "torch tok/s", "ratio", "score diff"))
     for threads in (1, 2):
         r = rmb_run(exe, a.cache, threads, a.tokens, a.repeats)
-        t, ts = torch_tps(W, ids, threads, a.repeats)
+        tr = torch_child(a, threads)
+        t, ts = tr["tokens_per_second"], tr["score"]
         print("%-8d %14.1f %14.1f %7.2fx %12.2e" % (threads, r["tokens_per_second"], t,
                                                    r["tokens_per_second"] / t, abs(r["score"] - ts)))
     print("rmb peak RSS %.0f MiB for %.0f MiB of weights (%.2fx; kernels %s)" % (
