@@ -38,6 +38,8 @@ void rmb_prompt_options_default(rmb_prompt_options *opt);
 
 /* Parses "left", "right" or "none" (a --truncation value). */
 rmb_status rmb_truncation_parse(const char *name, rmb_truncation *out, rmb_error *err);
+/* The name rmb_truncation_parse reads for t. */
+const char *rmb_truncation_name(rmb_truncation t);
 
 /* Renders conv + answer (rmb_chat_template_render_answer), encodes it (add_special =
  * opt->double_bos) and truncates it.

@@ -94,18 +94,17 @@ void rmb_encoder_encode(rmb_encoder *e, const rmb_sequence *seqs, size_t n, int3
     }
 }
 
-static const char *const sides[] = {"left", "right", "none"}; /* by rmb_truncation */
-
 void rmb_encoder_describe(const rmb_encoder *e, char *out, size_t size)
 {
     snprintf(out, size, "max_length=%d truncation=%s template+tokenizer=%016" PRIx64,
-             e->prompt.max_length, sides[e->prompt.truncation], e->digest);
+             e->prompt.max_length, rmb_truncation_name(e->prompt.truncation), e->digest);
 }
 
 int rmb_encoder_report(const rmb_encoder *e, json_t *obj)
 {
     return json_object_set_new(obj, "max_length", json_integer(e->prompt.max_length)) ||
-           json_object_set_new(obj, "truncation", json_string(sides[e->prompt.truncation])) ||
+           json_object_set_new(obj, "truncation",
+                               json_string(rmb_truncation_name(e->prompt.truncation))) ||
            json_object_set_new(obj, "sequences", json_integer((json_int_t)e->encoded)) ||
            json_object_set_new(obj, "tokens", json_integer((json_int_t)e->tokens)) ||
            json_object_set_new(obj, "truncated", json_integer((json_int_t)e->truncated));

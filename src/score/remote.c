@@ -2,6 +2,7 @@
 #include "score/remote.h"
 
 #include "common/buf.h"
+#include "common/fileio.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -78,15 +79,10 @@ json_t *rmb_remote_messages(const rmb_conversation *conv, const char *answer, rm
 rmb_status rmb_remote_identify(rmb_scorer *s, const char *prefix, const char *model,
                                rmb_error *err, const char *fmt, ...)
 {
-    const char *base = model ? model : "server";
-    size_t len = strlen(base);
-    while (len > 0 && base[len - 1] == '/')
-        len--;
-    size_t start = len;
-    while (start > 0 && base[start - 1] != '/')
-        start--;
+    size_t len;
+    const char *last = rmb_path_last(model ? model : "server", &len);
     rmb_buf name = {0}, fp = {0};
-    rmb_buf_printf(&name, "%s-%.*s", prefix, (int)(len - start), base + start);
+    rmb_buf_printf(&name, "%s-%.*s", prefix, (int)len, last);
     for (size_t i = 0; name.data && i < name.len; i++) {
         char c = name.data[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -12,11 +12,17 @@ void rmb_prompt_options_default(rmb_prompt_options *opt)
     opt->double_bos = false;
 }
 
+static const char *const truncation_names[] = {"left", "right", "none"}; /* by rmb_truncation */
+
+const char *rmb_truncation_name(rmb_truncation t)
+{
+    return truncation_names[t];
+}
+
 rmb_status rmb_truncation_parse(const char *name, rmb_truncation *out, rmb_error *err)
 {
-    static const char *const names[] = {"left", "right", "none"};
     for (int k = 0; k < 3; k++)
-        if (!strcmp(name, names[k])) {
+        if (!strcmp(name, truncation_names[k])) {
             *out = (rmb_truncation)k;
             return RMB_OK;
         }
