@@ -96,7 +96,7 @@ static rmb_status write_tensor(job *j, const rmb_tensor *t, float *src, uint8_t 
                                rmb_error *err)
 {
     rmb_ggml_type type = tensor_type(t, j->type);
-    size_t n = t->n_bytes / rmb_dtype_size(t->dtype);
+    size_t n = rmb_tensor_elements(t);
     size_t row = t->n_dims ? (size_t)t->shape[t->n_dims - 1] : 1;
     /* Whole rows, or a multiple of every block size for rows longer than a chunk. */
     size_t step = row && row < CHUNK_VALUES ? CHUNK_VALUES / row * row : CHUNK_VALUES;
@@ -109,7 +109,7 @@ static rmb_status write_tensor(job *j, const rmb_tensor *t, float *src, uint8_t 
             return err->status;
         if (rmb_canceled(j->ctx))
             return rmb_fail(err, RMB_ECANCELED, "canceled; nothing was written");
-        j->done += k * rmb_dtype_size(t->dtype);
+        j->done += rmb_dtype_bytes(t->dtype, k);
         rmb_progress(j->ctx, "converting (bytes)", j->done, j->total);
     }
     return RMB_OK;

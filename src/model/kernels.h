@@ -70,7 +70,7 @@ extern const rmb_kernels rmb_kernels_avx512_bf16;
         for (size_t t = 0; t < nt; t += (tm))                                             \
             for (size_t j = j0; j < j1; j += (tn))                                        \
                 tile(x + t * k, nt - t < (tm) ? nt - t : (tm), k,                         \
-                     (const char *)w + j * k * rmb_dtype_size(dt), dt,                    \
+                     (const char *)w + rmb_dtype_bytes(dt, j * k), dt,                    \
                      j1 - j < (tn) ? j1 - j : (tn), y + t * ldy + j, ldy);                \
     }                                                                                     \
     attr static void name(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt, \
@@ -80,6 +80,8 @@ extern const rmb_kernels rmb_kernels_avx512_bf16;
             name##_dt(x, nt, k, w, RMB_DT_F32, j0, j1, y, ldy);                           \
         else if (dt == RMB_DT_F16)                                                        \
             name##_dt(x, nt, k, w, RMB_DT_F16, j0, j1, y, ldy);                           \
+        else if (dt == RMB_DT_Q8_0)                                                       \
+            name##_dt(x, nt, k, w, RMB_DT_Q8_0, j0, j1, y, ldy);                          \
         else                                                                              \
             name##_dt(x, nt, k, w, RMB_DT_BF16, j0, j1, y, ldy);                          \
     }
@@ -155,9 +157,24 @@ static inline float rmb_load_f16(uint16_t h)
     return f;
 }
 
+/* The scale of the Q8_0 block that element i lies in, and that block. */
+static inline float rmb_q8_0_scale(const void *w, size_t i, const signed char **quants)
+{
+    const unsigned char *b = (const unsigned char *)w + i / 32 * 34;
+    uint16_t d;
+    memcpy(&d, b, 2);
+    *quants = (const signed char *)b + 2;
+    return rmb_load_f16(d);
+}
+
 static inline float rmb_load_weight(const void *w, rmb_dtype dt, size_t i)
 {
     const unsigned char *p = w;
+    if (dt == RMB_DT_Q8_0) {
+        const signed char *q;
+        float d = rmb_q8_0_scale(w, i, &q);
+        return d * (float)q[i % 32];
+    }
     if (dt == RMB_DT_F32) {
         float f;
         memcpy(&f, p + 4 * i, 4);

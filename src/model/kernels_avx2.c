@@ -9,6 +9,12 @@
 
 INLINE __m256 load_w(const void *w, rmb_dtype dt, size_t i)
 {
+    if (dt == RMB_DT_Q8_0) { /* i and i + 7 lie in one block */
+        const signed char *q;
+        float d = rmb_q8_0_scale(w, i, &q);
+        __m128i b = _mm_loadl_epi64((const __m128i *)(q + i % 32));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), _mm256_set1_ps(d));
+    }
     if (dt == RMB_DT_F32)
         return _mm256_loadu_ps((const float *)w + i);
     __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + i));

@@ -11,6 +11,12 @@
 
 INLINE __m512 load_w(const void *w, rmb_dtype dt, size_t i, __mmask16 m)
 {
+    if (dt == RMB_DT_Q8_0) { /* i and i + 15 lie in one block */
+        const signed char *q;
+        float d = rmb_q8_0_scale(w, i, &q);
+        __m128i b = _mm_maskz_loadu_epi8(m, q + i % 32);
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), _mm512_set1_ps(d));
+    }
     if (dt == RMB_DT_F32)
         return _mm512_maskz_loadu_ps(m, (const float *)w + i);
     __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i);
@@ -52,6 +58,8 @@ TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, 
         widen_panel_dt(w, RMB_DT_F32, k, j, nr, k0, kb, panel);
     else if (dt == RMB_DT_F16)
         widen_panel_dt(w, RMB_DT_F16, k, j, nr, k0, kb, panel);
+    else if (dt == RMB_DT_Q8_0)
+        widen_panel_dt(w, RMB_DT_Q8_0, k, j, nr, k0, kb, panel);
     else
         widen_panel_dt(w, RMB_DT_BF16, k, j, nr, k0, kb, panel);
 }

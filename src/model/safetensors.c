@@ -13,15 +13,26 @@
 /* Real headers are a few hundred KiB; anything far larger is not a header. */
 #define MAX_HEADER_BYTES (100u << 20)
 
+/* Indexed by rmb_dtype.  The first SAFETENSORS_DTYPES are those a
+ * safetensors file may hold. */
 static const struct {
     const char *name;
     rmb_dtype dtype;
-    size_t size;
-} dtypes[] = {{"F32", RMB_DT_F32, 4}, {"F16", RMB_DT_F16, 2}, {"BF16", RMB_DT_BF16, 2}};
+    size_t block, block_bytes;
+} dtypes[] = {{"F32", RMB_DT_F32, 1, 4},
+              {"F16", RMB_DT_F16, 1, 2},
+              {"BF16", RMB_DT_BF16, 1, 2},
+              {"Q8_0", RMB_DT_Q8_0, 32, 34}};
+#define SAFETENSORS_DTYPES 3
 
-size_t rmb_dtype_size(rmb_dtype dt)
+size_t rmb_dtype_bytes(rmb_dtype dt, size_t n)
 {
-    return dtypes[dt].size;
+    return n / dtypes[dt].block * dtypes[dt].block_bytes;
+}
+
+size_t rmb_dtype_block(rmb_dtype dt)
+{
+    return dtypes[dt].block;
 }
 
 const char *rmb_dtype_name(rmb_dtype dt)
@@ -40,7 +51,7 @@ static rmb_status parse_dtype(const char *file, const char *name, json_t *v, rmb
     const char *s = json_string_value(v);
     if (!s)
         return rmb_fail(err, RMB_EDATA, "%s: %s: dtype: missing or not a string", file, name);
-    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+    for (size_t i = 0; i < SAFETENSORS_DTYPES; i++)
         if (!strcmp(s, dtypes[i].name)) {
             t->dtype = dtypes[i].dtype;
             return RMB_OK;
@@ -57,7 +68,7 @@ static rmb_status parse_shape(const char *file, const char *name, json_t *v, rmb
     if (!json_is_array(v) || json_array_size(v) > RMB_MAX_DIMS)
         return rmb_fail(err, RMB_EDATA, "%s: %s: shape: not an array of at most %d dimensions",
                         file, name, RMB_MAX_DIMS);
-    size_t bytes = rmb_dtype_size(t->dtype);
+    size_t bytes = rmb_dtype_bytes(t->dtype, 1);
     t->n_dims = (int)json_array_size(v);
     for (int i = 0; i < t->n_dims; i++) {
         json_t *d = json_array_get(v, (size_t)i);

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum rmb_dtype { RMB_DT_F32, RMB_DT_F16, RMB_DT_BF16 } rmb_dtype;
+/* How weight elements are stored.  Q8_0 (ggml's blocks of 32: an fp16 scale
+ * d, then 32 int8 q, value d * q) comes only from GGUF files; a Q8_0 matrix's
+ * rows are whole blocks. */
+typedef enum rmb_dtype { RMB_DT_F32, RMB_DT_F16, RMB_DT_BF16, RMB_DT_Q8_0 } rmb_dtype;
 
 #define RMB_MAX_DIMS 4
 
@@ -32,9 +35,11 @@ typedef struct rmb_st_file {
     size_t n_tensors;
 } rmb_st_file;
 
-/* Bytes per element of a dtype. */
-size_t rmb_dtype_size(rmb_dtype dt);
-/* "F32", "F16", "BF16". */
+/* Bytes of n consecutive elements (n a multiple of rmb_dtype_block). */
+size_t rmb_dtype_bytes(rmb_dtype dt, size_t n);
+/* Elements per block: 1, or 32 for Q8_0. */
+size_t rmb_dtype_block(rmb_dtype dt);
+/* "F32", "F16", "BF16", "Q8_0". */
 const char *rmb_dtype_name(rmb_dtype dt);
 
 /* Parses a whole safetensors image in data[0..size): validates the header

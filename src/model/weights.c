@@ -143,8 +143,15 @@ rmb_status rmb_weights_get(const rmb_weights *w, const char *name, int n_dims,
     return RMB_OK;
 }
 
+size_t rmb_tensor_elements(const rmb_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t->n_dims; i++)
+        n *= (size_t)t->shape[i];
+    return n;
+}
+
 void rmb_tensor_to_f32(const rmb_tensor *t, float *dst)
 {
-    size_t n = t->n_bytes / rmb_dtype_size(t->dtype);
-    rmb_widen(t->data, t->dtype, 0, n, dst);
+    rmb_widen(t->data, t->dtype, 0, rmb_tensor_elements(t), dst);
 }

@@ -28,6 +28,9 @@ rmb_status rmb_weights_get(const rmb_weights *w, const char *name, int n_dims,
                            const int64_t *shape, bool optional, const rmb_tensor **out,
                            rmb_error *err);
 
+/* The product of the tensor's dimensions. */
+size_t rmb_tensor_elements(const rmb_tensor *t);
+
 /* Copies a 1-D or 2-D tensor widened to float (for small tensors: norms,
  * biases, heads).  dst holds the tensor's element count. */
 void rmb_tensor_to_f32(const rmb_tensor *t, float *dst);

@@ -11,12 +11,27 @@ static float frand(unsigned *state)
     return (float)((*state >> 8) & 0xFFFF) / 32768.0f - 1.0f;
 }
 
+/* Any f16 bit pattern but inf/nan: exponent below 31. */
+static uint16_t random_f16(unsigned *state)
+{
+    uint16_t h = (uint16_t)((*state >> 3) & 0xFFFF);
+    frand(state);
+    return ((h >> 10) & 31) == 31 ? h ^ 0x4000 : h;
+}
+
 /* Weights stored as dt: f32 as is, f16/bf16 by truncating the float's bits
- * (any bit pattern of the format is a fair test of widening). */
+ * (any bit pattern of the format is a fair test of widening), Q8_0 blocks
+ * of a random scale and random quants (n a multiple of 32). */
 static void *make_weights(rmb_dtype dt, size_t n, unsigned *state)
 {
-    unsigned char *w = malloc(n * rmb_dtype_size(dt));
-    for (size_t i = 0; i < n; i++) {
+    unsigned char *w = malloc(rmb_dtype_bytes(dt, n) + 1);
+    for (size_t b = 0; dt == RMB_DT_Q8_0 && b < n / 32; b++) {
+        uint16_t d = random_f16(state);
+        memcpy(w + 34 * b, &d, 2);
+        for (int i = 0; i < 32; i++)
+            w[34 * b + 2 + i] = (unsigned char)(frand(state) * 127.0f);
+    }
+    for (size_t i = 0; dt != RMB_DT_Q8_0 && i < n; i++) {
         float f = frand(state);
         if (dt == RMB_DT_F32) {
             memcpy(w + 4 * i, &f, 4);
@@ -26,10 +41,7 @@ static void *make_weights(rmb_dtype dt, size_t n, unsigned *state)
             uint16_t h = (uint16_t)(bits >> 16);
             memcpy(w + 2 * i, &h, 2);
         } else {
-            /* Any f16 bit pattern but inf/nan: exponent below 31. */
-            uint16_t h = (uint16_t)((*state >> 3) & 0xFFFF);
-            if (((h >> 10) & 31) == 31)
-                h ^= 0x4000;
+            uint16_t h = random_f16(state);
             memcpy(w + 2 * i, &h, 2);
         }
     }
@@ -100,11 +112,12 @@ static void test_gemm(void)
     CHECK_EQ_STR(list[count - 1]->name, "scalar");
     static const size_t shapes[][3] = {{1, 1, 2}, {1, 16, 5}, {3, 17, 9}, {5, 31, 13},
                                        {4, 64, 8}, {7, 100, 33}, {2, 8, 3},
-                                       {50, 1030, 40}, {97, 33, 70}};
+                                       {50, 1030, 40}, {97, 33, 70}, {33, 2080, 19}};
     for (size_t i = 0; i < count; i++)
-        for (int dt = RMB_DT_F32; dt <= RMB_DT_BF16; dt++)
+        for (int dt = RMB_DT_F32; dt <= RMB_DT_Q8_0; dt++)
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-                check_gemm(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
+                if (shapes[s][1] % rmb_dtype_block((rmb_dtype)dt) == 0)
+                    check_gemm(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
 }
 
 /* The bf16 product of every set (and the driver, which rounds the
@@ -165,11 +178,13 @@ static void test_gemm_bf16(void)
     size_t count;
     const rmb_kernels *const *list = rmb_kernels_available(&count);
     static const size_t shapes[][3] = {{1, 2, 2},    {1, 16, 5},  {3, 18, 9},    {17, 32, 13},
-                                       {4, 64, 8},   {7, 100, 33}, {49, 2050, 41}, {97, 34, 70}};
+                                       {4, 64, 8},   {7, 100, 33}, {49, 2050, 41}, {97, 34, 70},
+                                       {33, 2080, 19}};
     for (size_t i = 0; i < count; i++)
-        for (int dt = RMB_DT_F32; dt <= RMB_DT_BF16; dt++)
+        for (int dt = RMB_DT_F32; dt <= RMB_DT_Q8_0; dt++)
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-                check_gemm_bf16(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
+                if (shapes[s][1] % rmb_dtype_block((rmb_dtype)dt) == 0)
+                    check_gemm_bf16(list[i], (rmb_dtype)dt, shapes[s][0], shapes[s][1], shapes[s][2]);
     /* Round to nearest even; NaN stays NaN. */
     CHECK_EQ_INT(rmb_to_bf16(1.0f), 0x3F80);
     CHECK_EQ_INT(rmb_to_bf16(1.0f + 0x1p-8f), 0x3F80);            /* tie: even */
