@@ -32,6 +32,18 @@ typedef struct rmb_chat_template rmb_chat_template;
  *   err: filled on failure (may be NULL). */
 rmb_status rmb_chat_template_open(rmb_chat_template **out, const char *model_dir, rmb_error *err);
 
+/* The same from texts held in memory (a GGUF file's rmb.* keys; the
+ * directory version reads its files and calls this).
+ *   config_json, config_len: tokenizer_config.json's text; config_name
+ *     names it in messages.
+ *   template_source, template_len: a separate template's text (as
+ *     chat_template.jinja), used when the config has no chat_template; NULL
+ *     when there is none.  template_name names it in messages. */
+rmb_status rmb_chat_template_load(rmb_chat_template **out, const char *config_json,
+                                  size_t config_len, const char *config_name,
+                                  const char *template_source, size_t template_len,
+                                  const char *template_name, rmb_error *err);
+
 /* Parses template source text.
  *   source: the Jinja template (UTF-8, NUL-terminated).
  *   bos_token, eos_token: the values of those variables; NULL leaves the

@@ -1,8 +1,9 @@
 /* Native reward-model inference from a Hugging Face checkpoint directory
- * (config.json + model.safetensors or a sharded index).  A model scores one
- * token sequence at a time with a single forward pass (prefill only) and
- * reports the classification head's outputs at the last token that is not
- * the pad token, as transformers' *ForSequenceClassification does. */
+ * (config.json + model.safetensors or a sharded index) or the GGUF file rmb
+ * convert makes of one.  A model scores one token sequence at a time with a
+ * single forward pass (prefill only) and reports the classification head's
+ * outputs at the last token that is not the pad token, as transformers'
+ * *ForSequenceClassification does. */
 #ifndef RMB_MODEL_H
 #define RMB_MODEL_H
 
@@ -28,11 +29,13 @@ typedef struct rmb_model_options {
     int chunk_tokens;    /* tokens per pass through the weights; 0 = 256 */
 } rmb_model_options;
 
-/* Opens the checkpoint in dir: reads config.json, maps the weights, checks
- * every tensor's name and shape against the configuration.  Fails with a
- * message naming the file and field (an unknown architecture lists the
- * supported ones).  opt may be NULL. */
-rmb_status rmb_model_open(rmb_model **out, const char *dir, const rmb_model_options *opt,
+/* Opens the checkpoint in model, a directory or a GGUF file written by
+ * rmb convert (its rmb.config_json replaces config.json; F32, F16, BF16 and
+ * Q8_0 tensors): reads the configuration, maps the weights, checks every
+ * tensor's name and shape against the configuration.  Fails with a message
+ * naming the file and field (an unknown architecture lists the supported
+ * ones).  opt may be NULL. */
+rmb_status rmb_model_open(rmb_model **out, const char *model, const rmb_model_options *opt,
                           rmb_error *err);
 void rmb_model_close(rmb_model *m);
 

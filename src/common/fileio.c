@@ -204,17 +204,25 @@ static uint64_t digest_bytes(uint64_t h, const unsigned char *p, size_t len)
     return h;
 }
 
+uint64_t rmb_digest_bytes(uint64_t h, const char *name, const void *data, size_t size)
+{
+    if (name)
+        h = digest_bytes(h, (const unsigned char *)name, strlen(name) + 1);
+    uint64_t len = size;
+    h = digest_bytes(h, (const unsigned char *)&len, sizeof len);
+    return digest_bytes(h, data, size);
+}
+
 /* Memory-maps the file so that a model's weights are read once, in place. */
-static rmb_status digest_file(uint64_t *h, const char *path, rmb_error *err)
+rmb_status rmb_digest_file(uint64_t h, const char *path, const char *name, uint64_t *out,
+                           rmb_error *err)
 {
     void *map;
     size_t size;
     rmb_status st = rmb_map_file(path, &map, &size, err);
     if (st)
         return st;
-    uint64_t len = size;
-    *h = digest_bytes(*h, (const unsigned char *)&len, sizeof len);
-    *h = digest_bytes(*h, map, size);
+    *out = rmb_digest_bytes(h, name, map, size);
     rmb_unmap_file(map, size);
     return RMB_OK;
 }
@@ -277,14 +285,13 @@ rmb_status rmb_digest_dir(uint64_t h, const char *dir, const char *const *suffix
     rmb_status st = list_names(dir, suffixes, n_suffixes, &names, &n, err);
     for (size_t i = 0; i < n; i++) {
         if (st == RMB_OK) {
-            h = digest_bytes(h, (const unsigned char *)names[i], strlen(names[i]) + 1);
             size_t len = strlen(dir) + strlen(names[i]) + 2;
             char *path = malloc(len);
             if (!path)
                 st = rmb_fail(err, RMB_ENOMEM, "out of memory");
             else {
                 snprintf(path, len, "%s/%s", dir, names[i]);
-                st = digest_file(&h, path, err);
+                st = rmb_digest_file(h, path, names[i], &h, err);
                 free(path);
             }
         }

@@ -49,6 +49,14 @@ const char *rmb_path_last(const char *path, size_t *len);
  * tail zero-padded.  It identifies a model's files in stored fingerprints,
  * so it never changes between versions.  A file that cannot be read is an
  * error naming it. */
+/* One file's part of rmb_digest_dir, continuing from h: name (with its NUL;
+ * none when NULL), the 64-bit size, then the bytes.  Texts held in memory
+ * digest as the files they came from would. */
+uint64_t rmb_digest_bytes(uint64_t h, const char *name, const void *data, size_t size);
+/* The same for the file at path (a model held in one file). */
+rmb_status rmb_digest_file(uint64_t h, const char *path, const char *name, uint64_t *out,
+                           rmb_error *err);
+
 rmb_status rmb_digest_dir(uint64_t h, const char *dir, const char *const *suffixes,
                           size_t n_suffixes, uint64_t *out, rmb_error *err);
 

@@ -114,23 +114,40 @@ static rmb_status read_fields(rmb_config *cfg, rmb_error *err)
     return RMB_OK;
 }
 
-rmb_status rmb_config_load(rmb_config *cfg, const char *path, rmb_error *err)
+/* Takes root (NULL when it did not parse, jerr saying why); name names
+ * the JSON in messages. */
+static rmb_status load_root(rmb_config *cfg, json_t *root, const json_error_t *jerr,
+                            const char *name, rmb_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
-    if (!(cfg->path = strdup(path)))
-        return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    json_error_t jerr;
-    cfg->root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    cfg->root = root;
     rmb_status st;
-    if (!cfg->root)
-        st = rmb_fail(err, RMB_EDATA, "%s: line %d: %s", path, jerr.line, jerr.text);
-    else if (!json_is_object(cfg->root))
-        st = rmb_fail(err, RMB_EDATA, "%s: not a JSON object", path);
+    if (!(cfg->path = strdup(name)))
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    else if (!root)
+        st = rmb_fail(err, RMB_EDATA, "%s: line %d: %s", name, jerr->line, jerr->text);
+    else if (!json_is_object(root))
+        st = rmb_fail(err, RMB_EDATA, "%s: not a JSON object", name);
     else
         st = read_fields(cfg, err);
     if (st != RMB_OK)
         rmb_config_free(cfg);
     return st;
+}
+
+rmb_status rmb_config_load(rmb_config *cfg, const char *path, rmb_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    return load_root(cfg, root, &jerr, path, err);
+}
+
+rmb_status rmb_config_parse(rmb_config *cfg, const char *text, size_t len, const char *name,
+                            rmb_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    return load_root(cfg, root, &jerr, name, err);
 }
 
 void rmb_config_free(rmb_config *cfg)

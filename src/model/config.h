@@ -11,7 +11,7 @@
 
 typedef struct rmb_config {
     json_t *root;
-    char *path;         /* config.json's path, for messages */
+    char *path;         /* config.json's path (or its name in a GGUF file), for messages */
     char *architecture; /* architectures[0] */
     int hidden, intermediate, n_layers, n_heads, n_kv_heads, head_dim, vocab;
     int max_positions; /* max_position_embeddings */
@@ -21,6 +21,10 @@ typedef struct rmb_config {
 } rmb_config;
 
 rmb_status rmb_config_load(rmb_config *cfg, const char *path, rmb_error *err);
+/* The same from config.json's len bytes of text held in memory; name (e.g.
+ * "FILE.gguf: rmb.config_json") replaces the path in messages. */
+rmb_status rmb_config_parse(rmb_config *cfg, const char *text, size_t len, const char *name,
+                            rmb_error *err);
 void rmb_config_free(rmb_config *cfg);
 
 /* Reads an optional integer key of obj (cfg->root when obj is NULL) into

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define GGUF_MAGIC "GGUF"
 #define GGUF_VERSION 3
@@ -426,6 +427,32 @@ const rmb_gguf_tensor *rmb_gguf_find_tensor(const rmb_gguf_file *f, const char *
         if (str_eq(f->tensors[i].name, name))
             return &f->tensors[i];
     return NULL;
+}
+
+rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool optional,
+                            rmb_gguf_str *out, rmb_error *err)
+{
+    const rmb_gguf_kv *kv = rmb_gguf_find_kv(f, key);
+    out->s = NULL;
+    out->len = 0;
+    if (!kv)
+        return optional ? RMB_OK
+                        : rmb_fail(err, RMB_EUNSUPPORTED,
+                                   "%s: %s: missing; rmb scores GGUF files written by `rmb "
+                                   "convert`, which keep the checkpoint's config and tokenizer "
+                                   "under rmb.* keys",
+                                   f->path, key);
+    if (kv->type != RMB_GGUF_STRING)
+        return rmb_fail(err, RMB_EDATA, "%s: %s: expected a string (type %d)", f->path, key,
+                        (int)kv->type);
+    *out = kv->str;
+    return RMB_OK;
+}
+
+bool rmb_gguf_is_file(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 /* ---- encoding ---- */

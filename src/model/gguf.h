@@ -115,6 +115,16 @@ const rmb_gguf_kv *rmb_gguf_find_kv(const rmb_gguf_file *f, const char *key);
 /* The tensor called name, or NULL. */
 const rmb_gguf_tensor *rmb_gguf_find_tensor(const rmb_gguf_file *f, const char *name);
 
+/* The string value of key in *out.  A missing key fails (RMB_EUNSUPPORTED:
+ * the rmb.* keys are written only by rmb convert) unless optional, which
+ * leaves out->s NULL; a value of another type fails naming the key. */
+rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool optional,
+                            rmb_gguf_str *out, rmb_error *err);
+
+/* Whether path names a regular file: a model given as one GGUF file rather
+ * than a checkpoint directory. */
+bool rmb_gguf_is_file(const char *path);
+
 /* Encodes n floats as type t (F32, F16, BF16 rounding to nearest even, or
  * Q8_0 as ggml's reference quantiser: d = max|x| / 127 stored as fp16,
  * q = round(x / d) with the unrounded d); n is a multiple of the block. */

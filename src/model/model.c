@@ -1,4 +1,4 @@
-/* rmb_model: from a checkpoint directory to a bound network. */
+/* rmb_model: from a checkpoint directory or GGUF file to a bound network. */
 #include "rmb/model.h"
 
 #include "model/batch.h"
@@ -57,17 +57,34 @@ static rmb_status check_options(const rmb_model_options *opt, rmb_error *err)
     return RMB_OK;
 }
 
-static rmb_status load(rmb_model *m, const char *dir, const rmb_model_options *opt,
-                       rmb_error *err)
+/* The configuration: dir/config.json, or a GGUF file's rmb.config_json
+ * (the file's weights are opened first, as they hold it). */
+static rmb_status open_config(rmb_model *m, const char *model, rmb_error *err)
 {
     char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/config.json", dir) >= sizeof path)
-        return rmb_fail(err, RMB_EUSAGE, "%s: path too long", dir);
+    if (!rmb_gguf_is_file(model)) {
+        if ((size_t)snprintf(path, sizeof path, "%s/config.json", model) >= sizeof path)
+            return rmb_fail(err, RMB_EUSAGE, "%s: path too long", model);
+        return rmb_config_load(&m->cfg, path, err);
+    }
+    rmb_gguf_str text;
+    rmb_status st = rmb_weights_open(&m->weights, model, err);
+    if (st == RMB_OK)
+        st = rmb_gguf_get_str(&m->weights.gguf, "rmb.config_json", false, &text, err);
+    if (st != RMB_OK)
+        return st;
+    snprintf(path, sizeof path, "%s: rmb.config_json", model);
+    return rmb_config_parse(&m->cfg, text.s, text.len, path, err);
+}
+
+static rmb_status load(rmb_model *m, const char *model, const rmb_model_options *opt,
+                       rmb_error *err)
+{
     const rmb_arch *arch = NULL;
     rmb_status st;
-    if ((st = rmb_config_load(&m->cfg, path, err)) || (st = find_arch(&m->cfg, &arch, err)) ||
+    if ((st = open_config(m, model, err)) || (st = find_arch(&m->cfg, &arch, err)) ||
         (st = arch->configure(&m->desc, &m->cfg, err)) ||
-        (st = rmb_weights_open(&m->weights, dir, err)))
+        (!m->weights.n_files && (st = rmb_weights_open(&m->weights, model, err))))
         return st;
     m->net.cfg = &m->cfg;
     m->net.desc = &m->desc;
@@ -83,7 +100,7 @@ static rmb_status load(rmb_model *m, const char *dir, const rmb_model_options *o
     return rmb_pool_create(&m->net.pool, opt->threads, err);
 }
 
-rmb_status rmb_model_open(rmb_model **out, const char *dir, const rmb_model_options *opt,
+rmb_status rmb_model_open(rmb_model **out, const char *model, const rmb_model_options *opt,
                           rmb_error *err)
 {
     static const rmb_model_options defaults;
@@ -96,7 +113,7 @@ rmb_status rmb_model_open(rmb_model **out, const char *dir, const rmb_model_opti
     rmb_model *m = calloc(1, sizeof *m);
     if (!m)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if ((st = load(m, dir, opt, err)) != RMB_OK) {
+    if ((st = load(m, model, opt, err)) != RMB_OK) {
         rmb_model_close(m);
         return st;
     }

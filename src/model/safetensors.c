@@ -45,6 +45,12 @@ static int cmp_tensor(const void *a, const void *b)
     return strcmp(((const rmb_tensor *)a)->name, ((const rmb_tensor *)b)->name);
 }
 
+void rmb_tensors_sort(rmb_tensor *t, size_t n)
+{
+    if (n)
+        qsort(t, n, sizeof *t, cmp_tensor);
+}
+
 static rmb_status parse_dtype(const char *file, const char *name, json_t *v, rmb_tensor *t,
                               rmb_error *err)
 {
@@ -136,7 +142,7 @@ static rmb_status parse_header(rmb_st_file *out, json_t *root, const uint8_t *bo
         t->file = out->path;
         out->n_tensors++;
     }
-    qsort(out->tensors, out->n_tensors, sizeof *out->tensors, cmp_tensor);
+    rmb_tensors_sort(out->tensors, out->n_tensors);
     return RMB_OK;
 }
 

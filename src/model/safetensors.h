@@ -42,6 +42,9 @@ size_t rmb_dtype_block(rmb_dtype dt);
 /* "F32", "F16", "BF16", "Q8_0". */
 const char *rmb_dtype_name(rmb_dtype dt);
 
+/* Sorts tensors by name, the order lookups expect. */
+void rmb_tensors_sort(rmb_tensor *t, size_t n);
+
 /* Parses a whole safetensors image in data[0..size): validates the header
  * length, every entry's dtype, shape and offsets against the data that is
  * really there.  name is used in messages.  Tensors point into data. */

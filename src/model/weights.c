@@ -1,4 +1,4 @@
-/* Tensor lookup over one or several safetensors files. */
+/* Tensor lookup over one or several safetensors files, or a GGUF file. */
 #include "model/weights.h"
 
 #include "model/kernels.h"
@@ -64,9 +64,70 @@ static rmb_status open_sharded(rmb_weights *w, const char *dir, const char *inde
     return st;
 }
 
-rmb_status rmb_weights_open(rmb_weights *w, const char *dir, rmb_error *err)
+/* The ggml types the engine computes with, as its dtypes. */
+static bool ggml_dtype(rmb_ggml_type t, rmb_dtype *out)
 {
-    memset(w, 0, sizeof *w);
+    static const struct {
+        rmb_ggml_type ggml;
+        rmb_dtype dtype;
+    } known[] = {{RMB_GGML_F32, RMB_DT_F32},
+                 {RMB_GGML_F16, RMB_DT_F16},
+                 {RMB_GGML_BF16, RMB_DT_BF16},
+                 {RMB_GGML_Q8_0, RMB_DT_Q8_0}};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i].ggml == t) {
+            *out = known[i].dtype;
+            return true;
+        }
+    return false;
+}
+
+static rmb_status from_gguf(const rmb_gguf_file *g, const rmb_gguf_tensor *src, rmb_tensor *t,
+                            rmb_error *err)
+{
+    if (!ggml_dtype(src->type, &t->dtype))
+        return rmb_fail(err, RMB_EUNSUPPORTED,
+                        "%s: %.*s: ggml type %s is not supported (rmb computes with F32, F16, "
+                        "BF16 and Q8_0 weights)",
+                        g->path, (int)(src->name.len < 200 ? src->name.len : 200), src->name.s,
+                        rmb_ggml_type_name(src->type));
+    if (!(t->name = strndup(src->name.s, src->name.len)))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    t->n_dims = src->n_dims;
+    for (int d = 0; d < src->n_dims; d++)
+        t->shape[d] = (int64_t)src->ne[src->n_dims - 1 - d];
+    t->data = src->data;
+    t->n_bytes = src->n_bytes;
+    t->file = g->path;
+    return RMB_OK;
+}
+
+/* The GGUF file's tensors as one sorted file of rmb_tensors pointing into
+ * its mapping. */
+static rmb_status open_gguf(rmb_weights *w, const char *path, rmb_error *err)
+{
+    rmb_status st = rmb_gguf_open(&w->gguf, path, err);
+    if (st != RMB_OK)
+        return st;
+    rmb_st_file *f = w->files = calloc(1, sizeof *w->files);
+    if (!f)
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    w->n_files = 1;
+    if (!(f->path = strdup(path)) ||
+        !(f->tensors = calloc(w->gguf.n_tensors + 1, sizeof *f->tensors)))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    for (; f->n_tensors < w->gguf.n_tensors; f->n_tensors++) {
+        rmb_tensor *t = &f->tensors[f->n_tensors];
+        if ((st = from_gguf(&w->gguf, &w->gguf.tensors[f->n_tensors], t, err)) != RMB_OK)
+            return st;
+        w->total_bytes += t->n_bytes;
+    }
+    rmb_tensors_sort(f->tensors, f->n_tensors);
+    return RMB_OK;
+}
+
+static rmb_status open_dir(rmb_weights *w, const char *dir, rmb_error *err)
+{
     char *index = join(dir, "model.safetensors.index.json");
     if (!index)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
@@ -81,6 +142,13 @@ rmb_status rmb_weights_open(rmb_weights *w, const char *dir, rmb_error *err)
         st = add_file(w, dir, "model.safetensors", err);
     }
     free(index);
+    return st;
+}
+
+rmb_status rmb_weights_open(rmb_weights *w, const char *path, rmb_error *err)
+{
+    memset(w, 0, sizeof *w);
+    rmb_status st = rmb_gguf_is_file(path) ? open_gguf(w, path, err) : open_dir(w, path, err);
     if (st != RMB_OK)
         rmb_weights_close(w);
     return st;
@@ -91,6 +159,7 @@ void rmb_weights_close(rmb_weights *w)
     for (size_t i = 0; i < w->n_files; i++)
         rmb_safetensors_close(&w->files[i]);
     free(w->files);
+    rmb_gguf_close(&w->gguf);
     memset(w, 0, sizeof *w);
 }
 

@@ -1,7 +1,7 @@
 /* Local prompt encoding for scorers that need token ids (the native engine,
- * remote servers fed ids): the tokenizer and chat template of one directory,
- * the --max-length/--truncation rule, and a digest of the files that decide
- * the ids, for the scorer's fingerprint. */
+ * remote servers fed ids): the tokenizer and chat template of one directory
+ * or GGUF file, the --max-length/--truncation rule, and a digest of the
+ * files that decide the ids, for the scorer's fingerprint. */
 #ifndef RMB_SCORE_ENCODE_H
 #define RMB_SCORE_ENCODE_H
 
@@ -23,11 +23,13 @@ typedef struct rmb_encoder {
     size_t truncated; /* how many were longer than max_length */
 } rmb_encoder;
 
-/* Opens the tokenizer and chat template of dir.  max_length follows
+/* Opens the tokenizer and chat template of model: a directory, or a GGUF
+ * file written by rmb convert (its rmb.tokenizer_json,
+ * rmb.tokenizer_config_json and rmb.chat_template).  max_length follows
  * rmb_scorer_options: 0 = RMB_DEFAULT_MAX_LENGTH, negative = context_length
  * (the model's; 0 when unknown, which is then an error).  truncation: NULL
  * = "left". */
-rmb_status rmb_encoder_open(rmb_encoder **out, const char *dir, int max_length,
+rmb_status rmb_encoder_open(rmb_encoder **out, const char *model, int max_length,
                             const char *truncation, int context_length, rmb_error *err);
 void rmb_encoder_close(rmb_encoder *e);
 

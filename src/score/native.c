@@ -1,5 +1,6 @@
 /* The native engine as a scorer: --model DIR, a Hugging Face reward-model
- * checkpoint (docs/native-engine.md).  Sequences are rendered and encoded
+ * checkpoint (docs/native-engine.md), or --model FILE.gguf, the GGUF file
+ * rmb convert makes of one (docs/gguf.md).  Sequences are rendered and encoded
  * locally (score/encode.h) and scored by rmb_model_score_batch, which may
  * share the conversation prefix among the answers handed to it together. */
 #include "score/backends.h"
@@ -7,6 +8,7 @@
 
 #include "common/fileio.h"
 #include "common/hashmap.h"
+#include "model/gguf.h"
 #include "rmb/model.h"
 
 #include <inttypes.h>
@@ -20,6 +22,7 @@ typedef struct native_scorer {
     rmb_model *model;
     rmb_encoder *enc;
     char compute[16];
+    const char *format; /* "safetensors" or "gguf" */
     size_t rows;   /* token rows the model computed (shared prefixes once) */
     size_t passes; /* passes through the weights */
 } native_scorer;
@@ -111,9 +114,10 @@ static rmb_status native_score(rmb_scorer *self, const rmb_sequence *seqs, size_
 static char *native_report(rmb_scorer *self)
 {
     native_scorer *s = (native_scorer *)self;
-    json_t *r = json_pack("{s:s, s:s, s:s, s:i, s:i}", "engine", "native", "architecture",
-                          rmb_model_architecture(s->model), "compute", s->compute, "threads",
-                          rmb_model_threads(s->model), "outputs", rmb_model_n_outputs(s->model));
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "engine", "native", "format",
+                          s->format, "architecture", rmb_model_architecture(s->model), "compute",
+                          s->compute, "threads", rmb_model_threads(s->model), "outputs",
+                          rmb_model_n_outputs(s->model));
     char *text = NULL;
     /* "tokens" (the encoder's) against "tokens_computed": what sharing saved. */
     if (r && json_object_set_new(r, "kernels", json_string(rmb_model_kernels(s->model))) == 0 &&
@@ -131,13 +135,16 @@ static const rmb_scorer_ops native_ops = {.score = native_score,
                                           .score_outputs = native_score_outputs};
 
 /* Everything that changes a score: the files (weights, config, tokenizer,
- * template), how ids are made, and the arithmetic. */
-static rmb_status fingerprint(native_scorer *s, const char *dir, char *out, size_t size,
+ * template: all of a GGUF file's bytes), how ids are made, and the
+ * arithmetic. */
+static rmb_status fingerprint(native_scorer *s, const char *model, char *out, size_t size,
                               rmb_error *err)
 {
     static const char *const model_files[] = {".safetensors", "config.json"};
     uint64_t files;
-    rmb_status st = rmb_digest_dir(RMB_FNV_OFFSET, dir, model_files, 2, &files, err);
+    rmb_status st = rmb_gguf_is_file(model)
+                        ? rmb_digest_file(RMB_FNV_OFFSET, model, NULL, &files, err)
+                        : rmb_digest_dir(RMB_FNV_OFFSET, model, model_files, 2, &files, err);
     if (st)
         return st;
     char ids[160];
@@ -147,13 +154,14 @@ static rmb_status fingerprint(native_scorer *s, const char *dir, char *out, size
     return RMB_OK;
 }
 
-static rmb_status open_parts(native_scorer *s, const char *dir, const rmb_scorer_options *opt,
-                             rmb_error *err)
+static rmb_status open_parts(native_scorer *s, const char *model,
+                             const rmb_scorer_options *opt, rmb_error *err)
 {
     rmb_model_options mo = {.threads = opt->threads, .compute = opt->compute};
-    rmb_status st = rmb_model_open(&s->model, dir, &mo, err);
+    s->format = rmb_gguf_is_file(model) ? "gguf" : "safetensors";
+    rmb_status st = rmb_model_open(&s->model, model, &mo, err);
     if (st == RMB_OK)
-        st = rmb_encoder_open(&s->enc, dir, opt->max_length, opt->truncation,
+        st = rmb_encoder_open(&s->enc, model, opt->max_length, opt->truncation,
                               rmb_model_context_length(s->model), err);
     snprintf(s->compute, sizeof s->compute, "%s", opt->compute ? opt->compute : "exact");
     return st;
@@ -164,8 +172,11 @@ rmb_status rmb_native_scorer_open(rmb_scorer **out, const char *spec, const char
 {
     (void)arg;
     *out = NULL;
+    /* The name: the directory's, or the file's without .gguf. */
     size_t len;
     const char *last = rmb_path_last(spec, &len);
+    if (len > 5 && !strncmp(last + len - 5, ".gguf", 5))
+        len -= 5;
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)len, last);
     /* Small batches (the evaluation completes each one's last conversation,

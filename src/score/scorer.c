@@ -2,6 +2,7 @@
 #include "score/backends.h"
 
 #include "common/hashmap.h"
+#include "model/gguf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,18 @@ static const backend backends[] = {
 };
 
 /* A spec naming a directory is a checkpoint for the native engine; a
- * directory without config.json is a mistake worth naming. */
+ * directory without config.json is a mistake worth naming.  So is a regular
+ * file named *.gguf (rmb convert's output). */
 static int is_directory(const char *spec)
 {
     struct stat st;
     return stat(spec, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_gguf_file(const char *spec)
+{
+    size_t len = strlen(spec);
+    return len > 5 && !strcmp(spec + len - 5, ".gguf") && rmb_gguf_is_file(spec);
 }
 
 static rmb_status open_model_dir(rmb_scorer **out, const char *spec,
@@ -52,6 +60,8 @@ rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_
     *out = NULL;
     if (is_directory(spec))
         return open_model_dir(out, spec, opt, err);
+    if (is_gguf_file(spec))
+        return rmb_native_scorer_open(out, spec, NULL, opt, err);
     const char *colon = strchr(spec, ':');
     size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
@@ -66,7 +76,7 @@ rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_
         return b->open(out, spec, colon ? colon + 1 : NULL, opt, err);
     }
     return rmb_fail(err, RMB_EUSAGE,
-                    "--model %s: unknown model spec (expected a model directory, length, "
+                    "--model %s: unknown model spec (expected a model directory, a .gguf file, length, "
                     "random[:SEED], results:FILE, vllm:URL[#MODEL], sglang:URL[#MODEL] or "
                     "judge:URL#MODEL)",
                     spec);

@@ -27,9 +27,10 @@ void rmb_chat_template_close(rmb_chat_template *t)
     free(t);
 }
 
-/* Parses source; origin names where it came from in error messages. */
-static rmb_status parse_with_tokens(rmb_chat_template **out, const char *source, json_t *tokens,
-                                    const char *origin, rmb_error *err)
+/* Parses source[0..len); origin names where it came from in error
+ * messages. */
+static rmb_status parse_with_tokens(rmb_chat_template **out, const char *source, size_t len,
+                                    json_t *tokens, const char *origin, rmb_error *err)
 {
     *out = NULL;
     rmb_chat_template *t = calloc(1, sizeof *t);
@@ -41,7 +42,7 @@ static rmb_status parse_with_tokens(rmb_chat_template **out, const char *source,
     rmb_error local;
     if (!err)
         err = &local;
-    if (jinja_parse(&t->jinja, source, strlen(source), err)) {
+    if (jinja_parse(&t->jinja, source, len, err)) {
         rmb_chat_template_close(t);
         return rmb_error_prefix(err, "%s: ", origin);
     }
@@ -58,7 +59,7 @@ rmb_status rmb_chat_template_parse(rmb_chat_template **out, const char *source,
         json_decref(tokens);
         return rmb_fail(err, RMB_ENOMEM, "out of memory (or a token is not valid UTF-8)");
     }
-    return parse_with_tokens(out, source, tokens, "chat template", err);
+    return parse_with_tokens(out, source, strlen(source), tokens, "chat template", err);
 }
 
 /* A special token's text: a string, or an AddedToken object's "content". */
@@ -135,70 +136,101 @@ static rmb_status pick_template(const json_t *value, const char *path, const cha
 }
 
 /* The template from chat_template.jinja or chat_template.json beside the
- * config; *source is NULL (and no error) when neither exists. */
-static rmb_status read_template_file(const char *dir, char **source, rmb_error *err)
+ * config: *source and *len, and in name the file's path; *source is NULL
+ * (and no error) when neither exists, name then saying so. */
+static rmb_status read_template_file(const char *dir, char **source, size_t *len, char *name,
+                                     size_t name_size, rmb_error *err)
 {
-    char path[4096];
-    size_t len;
     *source = NULL;
-    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
-    FILE *probe = fopen(path, "rb");
+    *len = 0;
+    snprintf(name, name_size, "%s/chat_template.jinja", dir);
+    FILE *probe = fopen(name, "rb");
     if (probe) {
         fclose(probe);
-        return rmb_read_file(path, source, &len, err);
+        return rmb_read_file(name, source, len, err);
     }
-    snprintf(path, sizeof path, "%s/chat_template.json", dir);
-    if (!(probe = fopen(path, "rb")))
+    snprintf(name, name_size, "%s/chat_template.json", dir);
+    if (!(probe = fopen(name, "rb"))) {
+        snprintf(name, name_size, "chat_template.jinja or chat_template.json");
         return RMB_OK;
+    }
     fclose(probe);
     json_error_t jerr;
-    json_t *doc = json_load_file(path, JSON_DECODE_INT_AS_REAL, &jerr);
+    json_t *doc = json_load_file(name, JSON_DECODE_INT_AS_REAL, &jerr);
     if (!doc)
-        return rmb_fail(err, RMB_EDATA, "%s: line %d: %s", path, jerr.line, jerr.text);
+        return rmb_fail(err, RMB_EDATA, "%s: line %d: %s", name, jerr.line, jerr.text);
     const char *text = NULL;
-    rmb_status st = pick_template(json_object_get(doc, "chat_template"), path, &text, err);
+    rmb_status st = pick_template(json_object_get(doc, "chat_template"), name, &text, err);
     if (!st && !(*source = strdup(text)))
         st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    if (*source)
+        *len = strlen(*source);
     json_decref(doc);
+    return st;
+}
+
+rmb_status rmb_chat_template_load(rmb_chat_template **out, const char *config_json,
+                                  size_t config_len, const char *config_name,
+                                  const char *template_source, size_t template_len,
+                                  const char *template_name, rmb_error *err)
+{
+    *out = NULL;
+    json_error_t jerr;
+    json_t *config = json_loadb(config_json, config_len, JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!config)
+        return rmb_fail(err, RMB_EDATA, "%s: %s (line %d)", config_name, jerr.text, jerr.line);
+    if (!json_is_object(config)) {
+        json_decref(config);
+        return rmb_fail(err, RMB_EDATA, "%s: expected a JSON object", config_name);
+    }
+    json_t *tokens = NULL;
+    /* The lexer reads numbers with strtoll: the text must end in a NUL. */
+    char *copy = template_source ? malloc(template_len + 1) : NULL;
+    if (copy) {
+        memcpy(copy, template_source, template_len);
+        copy[template_len] = 0;
+    }
+    const char *source = copy;
+    size_t len = template_len;
+    char origin[4200];
+    snprintf(origin, sizeof origin, "%s", template_name);
+    const json_t *value = json_object_get(config, "chat_template");
+    rmb_status st = template_source && !copy ? rmb_fail(err, RMB_ENOMEM, "out of memory")
+                                             : read_tokens(config, config_name, &tokens, err);
+    if (!st && value && !json_is_null(value)) {
+        snprintf(origin, sizeof origin, "%s: chat_template", config_name);
+        if (!(st = pick_template(value, config_name, &source, err)))
+            len = strlen(source);
+    }
+    if (!st && !source)
+        st = rmb_fail(err, RMB_EUNSUPPORTED,
+                      "%s: the model has no chat template (none in it, and no %s)", config_name,
+                      template_name);
+    if (!st) {
+        st = parse_with_tokens(out, source, len, tokens, origin, err);
+        tokens = NULL;
+    }
+    json_decref(tokens);
+    json_decref(config);
+    free(copy);
     return st;
 }
 
 rmb_status rmb_chat_template_open(rmb_chat_template **out, const char *model_dir, rmb_error *err)
 {
     *out = NULL;
-    char path[4096];
+    char path[4096], template_name[4200];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", model_dir);
-    json_error_t jerr;
-    json_t *config = json_load_file(path, JSON_DECODE_INT_AS_REAL, &jerr);
-    if (!config)
-        return rmb_fail(err, RMB_EIO, "%s: %s (line %d)", path, jerr.text, jerr.line);
-    if (!json_is_object(config)) {
-        json_decref(config);
-        return rmb_fail(err, RMB_EDATA, "%s: expected a JSON object", path);
-    }
-    json_t *tokens = NULL;
-    char *file_source = NULL;
-    const char *source = NULL;
-    const json_t *value = json_object_get(config, "chat_template");
-    rmb_status st = read_tokens(config, path, &tokens, err);
-    if (!st && value && !json_is_null(value))
-        st = pick_template(value, path, &source, err);
-    else if (!st && !(st = read_template_file(model_dir, &file_source, err)))
-        source = file_source;
-    if (!st && !source)
-        st = rmb_fail(err, RMB_EUNSUPPORTED,
-                      "%s: the model has no chat template (no chat_template in "
-                      "tokenizer_config.json, no chat_template.jinja or chat_template.json)",
-                      model_dir);
-    if (!st) {
-        char origin[4200];
-        snprintf(origin, sizeof origin, "%s: chat_template", file_source ? model_dir : path);
-        st = parse_with_tokens(out, source, tokens, origin, err);
-        tokens = NULL;
-    }
-    json_decref(tokens);
-    json_decref(config);
-    free(file_source);
+    char *config = NULL, *source = NULL;
+    size_t config_len, len;
+    rmb_status st = rmb_read_file(path, &config, &config_len, err);
+    if (!st)
+        st = read_template_file(model_dir, &source, &len, template_name, sizeof template_name, err);
+    if (!st)
+        st = rmb_chat_template_load(out, config, config_len, path, source, len, template_name,
+                                    err);
+    free(config);
+    free(source);
     return st;
 }
 
