@@ -1,5 +1,5 @@
-"""rmb convert against an independent GGUF reader written here from the
-public GGUF v3 specification (ggml docs/gguf.md): tiny random checkpoints
+"""rmb convert against an independent GGUF reader written from the public
+GGUF v3 specification (gguf_reader.py): tiny random checkpoints
 (tests/model/checkpoint.py) are converted to every type, and each tensor's
 shape, type and values, the metadata and the error behaviour are checked.
 
@@ -7,7 +7,6 @@ usage: test_convert.py RMB OUT_DIR"""
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 
@@ -18,73 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "model"))
 import checkpoint  # noqa: E402
 import make_models  # noqa: E402
+from gguf_reader import read_gguf, q8_0_dequant  # noqa: E402
 
 RMB, OUT = sys.argv[1], sys.argv[2]
-
-# ---- the reader, from the spec ----
-
-SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-           10: "<Q", 11: "<q", 12: "<d"}
-# ggml type: (name, values per block, bytes per block)
-GGML = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 8: ("Q8_0", 32, 34), 30: ("BF16", 1, 2)}
-
-
-class Reader:
-    def __init__(self, data):
-        self.d, self.p = data, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.d, self.p)[0]
-        self.p += struct.calcsize(fmt)
-        return v
-
-    def string(self):
-        n = self.take("<Q")
-        s = self.d[self.p:self.p + n]
-        assert len(s) == n, "string runs past the file"
-        self.p += n
-        return s.decode("utf-8")
-
-    def value(self, t):
-        if t == 8:
-            return self.string()
-        if t == 9:
-            et, n = self.take("<I"), self.take("<Q")
-            return [self.value(et) for _ in range(n)]
-        return self.take(SCALARS[t])
-
-
-def read_gguf(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    r = Reader(data)
-    assert data[:4] == b"GGUF", "magic"
-    assert r.take("<4s") == b"GGUF" and r.take("<I") == 3, "version"
-    n_tensors, n_kv = r.take("<Q"), r.take("<Q")
-    kv, types = {}, {}
-    for _ in range(n_kv):
-        key = r.string()
-        t = r.take("<I")
-        assert key not in kv, "duplicate key " + key
-        kv[key], types[key] = r.value(t), t
-    infos = []
-    for _ in range(n_tensors):
-        name = r.string()
-        nd = r.take("<I")
-        ne = [r.take("<Q") for _ in range(nd)]
-        infos.append((name, ne, r.take("<I"), r.take("<Q")))
-    align = kv.get("general.alignment", 32)
-    start = r.p + (-r.p % align)
-    tensors = {}
-    for name, ne, t, off in infos:
-        assert off % align == 0, name + ": offset not aligned"
-        _, blk, size = GGML[t]
-        n = int(np.prod(ne))
-        nbytes = n // blk * size
-        raw = data[start + off:start + off + nbytes]
-        assert len(raw) == nbytes, name + ": data runs past the file"
-        tensors[name] = (GGML[t][0], list(reversed(ne)), raw)
-    return kv, types, tensors
 
 
 # ---- independent expectations ----
@@ -107,13 +42,6 @@ def q8_0_numpy(x):
     out[:, :2] = half_bits(d).reshape(-1, 1).view(np.uint8).reshape(-1, 2)
     out[:, 2:] = q.view(np.uint8)
     return out.tobytes(), d
-
-
-def q8_0_dequant(raw, n):
-    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 34)
-    d = blocks[:, :2].copy().view(np.float16).astype(np.float32).reshape(-1, 1)
-    q = blocks[:, 2:].copy().view(np.int8).astype(np.float32)
-    return (q * d).reshape(-1)[:n]
 
 
 def check_tensor(name, want, got, typ):
