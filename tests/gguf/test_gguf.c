@@ -1,8 +1,10 @@
 /* The GGUF reader on hand-made images (every value type, alignment, two
  * tensors) and on corrupted ones (every truncation, lying sizes, bad
  * alignment, huge counts); the writer round trip; the encoders on values
- * whose IEEE half/bfloat16/Q8_0 encodings are worked out by hand. */
+ * whose IEEE half/bfloat16/Q8_0 encodings are worked out by hand; the
+ * engine's weights read from a GGUF file. */
 #include "model/gguf.h"
+#include "model/weights.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -351,5 +353,92 @@ static void test_writer(void)
     CHECK(rmdir(dir) == 0); /* nothing left behind */
 }
 
+typedef struct tensor_spec {
+    const char *name;
+    rmb_ggml_type type;
+    int dims;
+    int64_t shape[2];
+    size_t bytes;
+} tensor_spec;
+
+/* Writes a GGUF file holding "rmb.config_json" and the n tensors of specs,
+ * their bytes taken in turn from data. */
+static void write_model(const char *path, const tensor_spec *specs, int n, const uint8_t *data)
+{
+    rmb_error err = {0};
+    rmb_gguf_writer *w;
+    CHECK_EQ_INT(rmb_gguf_writer_open(&w, path, &err), RMB_OK);
+    rmb_gguf_writer_add_str(w, "rmb.config_json", "{}", 2);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ_INT(rmb_gguf_writer_add_tensor(w, specs[i].name, specs[i].type, specs[i].dims,
+                                                specs[i].shape, &err),
+                     RMB_OK);
+    CHECK_EQ_INT(rmb_gguf_writer_begin_data(w, &err), RMB_OK);
+    for (int i = 0; i < n; data += specs[i++].bytes)
+        CHECK_EQ_INT(rmb_gguf_writer_write(w, data, specs[i].bytes, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_gguf_writer_finish(w, &err), RMB_OK);
+}
+
+/* rmb_weights_open on a GGUF file: tensors found by name whatever their
+ * order in the file, with HF shapes (GGUF's dimensions reversed), the
+ * engine's dtypes and their bytes in place; missing tensors, wrong shapes,
+ * missing keys and a type the engine does not compute with are errors
+ * naming the file. */
+static void test_weights(void)
+{
+    char dir[] = "/tmp/rmb_gguf_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/m.gguf", dir);
+    static const tensor_spec specs[] = {{"z", RMB_GGML_F32, 2, {2, 3}, 24},
+                                        {"a", RMB_GGML_BF16, 1, {4, 0}, 8},
+                                        {"m", RMB_GGML_Q8_0, 2, {1, 32}, RMB_Q8_0_BYTES}};
+    static const rmb_dtype dtypes[] = {RMB_DT_F32, RMB_DT_BF16, RMB_DT_Q8_0};
+    uint8_t data[24 + 8 + RMB_Q8_0_BYTES];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    write_model(path, specs, 3, data);
+    rmb_weights w;
+    rmb_error err = {0};
+    CHECK_EQ_INT(rmb_weights_open(&w, path, &err), RMB_OK);
+    CHECK_EQ_INT(w.n_files, 1);
+    CHECK_EQ_INT(w.total_bytes, sizeof data);
+    for (size_t i = 0, at = 0; i < 3; at += specs[i++].bytes) {
+        const rmb_tensor *t = rmb_weights_find(&w, specs[i].name);
+        CHECK(t && t->dtype == dtypes[i] && t->n_dims == specs[i].dims &&
+              t->n_bytes == specs[i].bytes);
+        for (int d = 0; t && d < specs[i].dims; d++)
+            CHECK_EQ_INT(t->shape[d], specs[i].shape[d]);
+        CHECK(t && !memcmp(t->data, data + at, specs[i].bytes) && !strcmp(t->file, path));
+    }
+    CHECK(rmb_weights_find(&w, "b") == NULL);
+    const rmb_tensor *t;
+    static const int64_t turned[] = {3, 2};
+    CHECK_EQ_INT(rmb_weights_get(&w, "z", 2, turned, false, &t, &err), RMB_EDATA);
+    CHECK_CONTAINS(err.msg, path);
+    CHECK_CONTAINS(err.msg, "'z' has shape [2, 3]");
+    CHECK_EQ_INT(rmb_weights_get(&w, "b", 2, turned, false, &t, &err), RMB_EDATA);
+    CHECK_CONTAINS(err.msg, "m.gguf: tensor 'b' is missing");
+    rmb_gguf_str s;
+    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "rmb.config_json", false, &s, &err), RMB_OK);
+    CHECK(s.len == 2 && !memcmp(s.s, "{}", 2));
+    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "rmb.chat_template", true, &s, &err), RMB_OK);
+    CHECK(s.s == NULL);
+    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "rmb.tokenizer_json", false, &s, &err),
+                 RMB_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "m.gguf: rmb.tokenizer_json: missing");
+    CHECK_CONTAINS(err.msg, "rmb convert");
+    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "general.alignment", false, &s, &err), RMB_EDATA);
+    rmb_weights_close(&w);
+
+    static const tensor_spec k6 = {"k", RMB_GGML_Q6_K, 1, {256, 0}, 210};
+    uint8_t zeros[210] = {0};
+    write_model(path, &k6, 1, zeros);
+    CHECK_EQ_INT(rmb_weights_open(&w, path, &err), RMB_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "m.gguf: k: ggml type Q6_K is not supported");
+    CHECK_EQ_INT(w.n_files, 0);
+    unlink(path);
+    CHECK(rmdir(dir) == 0);
+}
+
 TEST_MAIN(test_good, test_truncations, test_corrupt, test_bad_tensors, test_encoders,
-          test_writer)
+          test_writer, test_weights)
