@@ -452,7 +452,10 @@ rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool option
 bool rmb_gguf_is_file(const char *path)
 {
     struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (stat(path, &sb) == 0)
+        return S_ISREG(sb.st_mode);
+    size_t len = strlen(path);
+    return len > 5 && !strcmp(path + len - 5, ".gguf");
 }
 
 /* ---- encoding ---- */

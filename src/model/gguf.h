@@ -121,8 +121,9 @@ const rmb_gguf_tensor *rmb_gguf_find_tensor(const rmb_gguf_file *f, const char *
 rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool optional,
                             rmb_gguf_str *out, rmb_error *err);
 
-/* Whether path names a regular file: a model given as one GGUF file rather
- * than a checkpoint directory. */
+/* Whether path names a model given as one GGUF file rather than a
+ * checkpoint directory: a regular file, or a name ending in .gguf that is
+ * no directory (so that a missing one is reported as a missing file). */
 bool rmb_gguf_is_file(const char *path);
 
 /* Encodes n floats as type t (F32, F16, BF16 rounding to nearest even, or

@@ -105,8 +105,11 @@ const rmb_kernels *rmb_kernels_find(const char *name)
 
 void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst)
 {
-    for (size_t i = 0; i < n; i++)
-        dst[i] = rmb_load_weight(w, dt, offset + i);
+    if (rmb_dtype_is_kquant(dt)) /* a super-block at a time */
+        rmb_kquant_widen(w, dt, offset, n, dst);
+    else
+        for (size_t i = 0; i < n; i++)
+            dst[i] = rmb_load_weight(w, dt, offset + i);
 }
 
 /* Output columns per task: a multiple of every kernel's tile width, small
@@ -158,8 +161,12 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
         gemm_job tj = {kern, x, NULL, nt, k, 0, NULL, dt, xt};
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
     }
+    /* k-quants: xt is made even so, as the next product may reuse it. */
     gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, nt, k, n, w, dt, y};
-    rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+    if (rmb_dtype_is_kquant(dt))
+        rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, false);
+    else
+        rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }
 
 /* xp[(p * nt + t) * 2 + i] = bf16(x[t][2p + i]) for the pairs of one task. */
@@ -182,5 +189,8 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
     gemm_job g = {kern, x, xp, nt, k, n, w, dt, y};
     if (!reuse)
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
-    rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+    if (rmb_dtype_is_kquant(dt))
+        rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, true);
+    else
+        rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }

@@ -5,6 +5,7 @@
 #ifndef RMB_MODEL_KERNELS_H
 #define RMB_MODEL_KERNELS_H
 
+#include "model/quant.h"
 #include "model/safetensors.h"
 #include "model/threadpool.h"
 
@@ -180,6 +181,8 @@ static inline float rmb_load_weight(const void *w, rmb_dtype dt, size_t i)
         memcpy(&f, p + 4 * i, 4);
         return f;
     }
+    if (rmb_dtype_is_kquant(dt))
+        return rmb_kquant_value(w, dt, i);
     uint16_t h;
     memcpy(&h, p + 2 * i, 2);
     if (dt == RMB_DT_F16)

@@ -10,9 +10,17 @@
 #include <stdint.h>
 
 /* How weight elements are stored.  Q8_0 (ggml's blocks of 32: an fp16 scale
- * d, then 32 int8 q, value d * q) comes only from GGUF files; a Q8_0 matrix's
- * rows are whole blocks. */
-typedef enum rmb_dtype { RMB_DT_F32, RMB_DT_F16, RMB_DT_BF16, RMB_DT_Q8_0 } rmb_dtype;
+ * d, then 32 int8 q, value d * q) and the k-quants Q4_K and Q6_K (blocks of
+ * 256, model/quant.h) come only from GGUF files; a quantised matrix's rows
+ * are whole blocks. */
+typedef enum rmb_dtype {
+    RMB_DT_F32,
+    RMB_DT_F16,
+    RMB_DT_BF16,
+    RMB_DT_Q8_0,
+    RMB_DT_Q4_K,
+    RMB_DT_Q6_K
+} rmb_dtype;
 
 #define RMB_MAX_DIMS 4
 
@@ -37,9 +45,9 @@ typedef struct rmb_st_file {
 
 /* Bytes of n consecutive elements (n a multiple of rmb_dtype_block). */
 size_t rmb_dtype_bytes(rmb_dtype dt, size_t n);
-/* Elements per block: 1, or 32 for Q8_0. */
+/* Elements per block: 1, 32 for Q8_0, 256 for Q4_K and Q6_K. */
 size_t rmb_dtype_block(rmb_dtype dt);
-/* "F32", "F16", "BF16", "Q8_0". */
+/* "F32", "F16", "BF16", "Q8_0", "Q4_K", "Q6_K". */
 const char *rmb_dtype_name(rmb_dtype dt);
 
 /* Sorts tensors by name, the order lookups expect. */

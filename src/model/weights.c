@@ -73,7 +73,9 @@ static bool ggml_dtype(rmb_ggml_type t, rmb_dtype *out)
     } known[] = {{RMB_GGML_F32, RMB_DT_F32},
                  {RMB_GGML_F16, RMB_DT_F16},
                  {RMB_GGML_BF16, RMB_DT_BF16},
-                 {RMB_GGML_Q8_0, RMB_DT_Q8_0}};
+                 {RMB_GGML_Q8_0, RMB_DT_Q8_0},
+                 {RMB_GGML_Q4_K, RMB_DT_Q4_K},
+                 {RMB_GGML_Q6_K, RMB_DT_Q6_K}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (known[i].ggml == t) {
             *out = known[i].dtype;
@@ -88,7 +90,7 @@ static rmb_status from_gguf(const rmb_gguf_file *g, const rmb_gguf_tensor *src, 
     if (!ggml_dtype(src->type, &t->dtype))
         return rmb_fail(err, RMB_EUNSUPPORTED,
                         "%s: %.*s: ggml type %s is not supported (rmb computes with F32, F16, "
-                        "BF16 and Q8_0 weights)",
+                        "BF16, Q8_0, Q4_K and Q6_K weights)",
                         g->path, (int)(src->name.len < 200 ? src->name.len : 200), src->name.s,
                         rmb_ggml_type_name(src->type));
     if (!(t->name = strndup(src->name.s, src->name.len)))

@@ -2,8 +2,10 @@
  * tensors) and on corrupted ones (every truncation, lying sizes, bad
  * alignment, huge counts); the writer round trip; the encoders on values
  * whose IEEE half/bfloat16/Q8_0 encodings are worked out by hand; the
- * engine's weights read from a GGUF file. */
+ * engine's weights read from a GGUF file; Q4_K and Q6_K blocks decoded on
+ * hand-worked values. */
 #include "model/gguf.h"
+#include "model/kernels.h"
 #include "model/weights.h"
 #include "test.h"
 
@@ -430,15 +432,66 @@ static void test_weights(void)
     CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "general.alignment", false, &s, &err), RMB_EDATA);
     rmb_weights_close(&w);
 
-    static const tensor_spec k6 = {"k", RMB_GGML_Q6_K, 1, {256, 0}, 210};
-    uint8_t zeros[210] = {0};
-    write_model(path, &k6, 1, zeros);
+    static const tensor_spec q4 = {"k", RMB_GGML_Q4_0, 1, {32, 0}, 18};
+    uint8_t zeros[18] = {0};
+    write_model(path, &q4, 1, zeros);
     CHECK_EQ_INT(rmb_weights_open(&w, path, &err), RMB_EUNSUPPORTED);
-    CHECK_CONTAINS(err.msg, "m.gguf: k: ggml type Q6_K is not supported");
+    CHECK_CONTAINS(err.msg, "m.gguf: k: ggml type Q4_0 is not supported");
     CHECK_EQ_INT(w.n_files, 0);
     unlink(path);
     CHECK(rmdir(dir) == 0);
 }
 
+/* Two copies of one block; widened whole, element by element, and across
+ * the block boundary. */
+static void check_kquant(rmb_dtype dt, const uint8_t *block, size_t size, const int *at,
+                         const float *want, int n_want)
+{
+    uint8_t two[2 * 210];
+    memcpy(two, block, size);
+    memcpy(two + size, block, size);
+    float all[512], part[12];
+    rmb_widen(two, dt, 0, 512, all);
+    for (int i = 0; i < n_want; i++) {
+        CHECK_NEAR(all[at[i]], want[i], 0);
+        CHECK_NEAR(all[256 + at[i]], want[i], 0);
+        CHECK_NEAR(rmb_load_weight(two, dt, (size_t)at[i]), want[i], 0);
+    }
+    rmb_widen(two, dt, 250, 12, part);
+    CHECK(!memcmp(part, all + 250, sizeof part));
+}
+
+static void test_kquants(void)
+{
+    /* Q4_K: d 1, dmin 0.5; sub-block 1 scale 3 min 2 (bytes 1, 5), whose
+     * spare top bits make sub-block 5's scale 32 + 1 and min 16 + 7 with
+     * byte 9; elements 35 (high nibble of byte 3) and 167 (high nibble of
+     * byte 64 + 7); sub-blocks 0 and 4 have scale and min 0. */
+    uint8_t q4[144] = {0x00, 0x3C, 0x00, 0x38};
+    q4[4 + 1] = 0x80 | 3;
+    q4[4 + 5] = 0x40 | 2;
+    q4[4 + 9] = 0x71;
+    q4[16 + 3] = 0xA5;
+    q4[16 + 64 + 7] = 0xC0;
+    static const int q4_at[] = {35, 3, 167, 135, 36};
+    static const float q4_want[] = {3 * 10 - 1.0f, 0, 33 * 12 - 11.5f, 0, -1.0f};
+    check_kquant(RMB_DT_Q4_K, q4, sizeof q4, q4_at, q4_want, 5);
+    /* Q6_K: d 0.5, scales[0] 2, scales[15] -3.  Element 244 (half 1,
+     * quarter 3, l 20): high nibble of byte 64 + 20 + 32 = 9, bits 6-7 of
+     * byte 128 + 32 + 20 = 2, q = 41 - 32.  Element 5: low nibble of byte 5
+     * = 15, bits 0-1 of byte 133 = 1, q = -1.  Element 240: q = 0 - 32. */
+    uint8_t q6[210] = {0};
+    q6[208] = 0x00, q6[209] = 0x38;
+    q6[192] = 2;
+    q6[192 + 15] = (uint8_t)-3;
+    q6[116] = 0x90;
+    q6[180] = 0x80;
+    q6[5] = 0x0F;
+    q6[133] = 0x01;
+    static const int q6_at[] = {244, 5, 240, 69, 20};
+    static const float q6_want[] = {-13.5f, -1.0f, 48.0f, 0, 0};
+    check_kquant(RMB_DT_Q6_K, q6, sizeof q6, q6_at, q6_want, 5);
+}
+
 TEST_MAIN(test_good, test_truncations, test_corrupt, test_bad_tensors, test_encoders,
-          test_writer, test_weights)
+          test_writer, test_weights, test_kquants)

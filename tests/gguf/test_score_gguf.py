@@ -7,6 +7,8 @@ then scored from the GGUF file.
   * every GGUF file's scores match the PyTorch reference (reference.py) on
     weights read from the GGUF bytes by gguf_reader.py (Q8_0 dequantised
     there from the spec) and ids from jinja2 + HF tokenizers, within 1e-4;
+  * Q4_K and Q6_K tensors (random super-blocks written into a converted
+    file) match the reference on their numpy-dequantised values;
   * broken files (a Q4_0 tensor, a bad or no rmb.config_json, no
     tokenizer, a truncated or missing file) fail with a message naming the
     file.
@@ -26,7 +28,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "model"))
 import checkpoint  # noqa: E402
 import reference  # noqa: E402
 import test_score_e2e as e2e  # noqa: E402
-from gguf_reader import dequantize, read_gguf  # noqa: E402
+import numpy as np  # noqa: E402
+from gguf_reader import dequantize, read_gguf, write_gguf  # noqa: E402
 
 RMB, DATA, OUT = sys.argv[1:4]
 TOL = 1e-4
@@ -70,8 +73,8 @@ def score(model, *flags):
                           input=lines.encode(), capture_output=True)
 
 
-def scores(model):
-    p = score(model)
+def scores(model, *flags):
+    p = score(model, *flags)
     assert p.returncode == 0, (model, p.stderr)
     got = [json.loads(l) for l in p.stdout.decode().splitlines()]
     assert [g["id"] for g in got] == list(range(len(e2e.CONVERSATIONS))), got
@@ -119,6 +122,48 @@ def check_eval(path):
     assert summary["scorer"] == "qwen3_q8_0", summary["scorer"]
     assert summary["scorer_report"]["format"] == "gguf", summary["scorer_report"]
     print("eval ok")
+
+
+def random_blocks(kind, n_blocks, rng):
+    """Random k-quant super-blocks with scales that keep values near 0.1."""
+    size, d_at = {"Q4_K": (144, [0, 2]), "Q6_K": (210, [208])}[kind]
+    b = rng.integers(0, 256, size=(n_blocks, size), dtype=np.uint8)
+    for at in d_at:
+        d = rng.uniform(2e-5, 1e-4, n_blocks).astype(np.float16)
+        b[:, at:at + 2] = d.view(np.uint8).reshape(-1, 2)
+    return b.tobytes()
+
+
+def check_kquants(src):
+    """Q4_K and Q6_K down projections (rows of 256) in a converted file:
+    rmb against the reference on the numpy-dequantised weights, and against
+    the same values stored as F32, exact and with --compute bf16."""
+    d = os.path.join(OUT, "qwen3_k")
+    shutil.rmtree(d, ignore_errors=True)
+    checkpoint.write_model(d, dict(CONFIG, intermediate_size=256), "F32", seed=9)
+    kv, types, tensors = read_gguf(convert(d, "qwen3_k_f32", "f32"))
+    rng = np.random.default_rng(3)
+    widened = dict(tensors)
+    for layer, kind in ((0, "Q4_K"), (1, "Q6_K")):
+        name = "model.layers.%d.mlp.down_proj.weight" % layer
+        shape = tensors[name][1]
+        raw = random_blocks(kind, shape[0] * shape[1] // 256, rng)
+        tensors[name] = (kind, shape, raw)
+        widened[name] = ("F32", shape, dequantize(kind, shape, raw).astype("<f4").tobytes())
+    kfile, ffile = os.path.join(OUT, "qwen3_k.gguf"), os.path.join(OUT, "qwen3_k_wide.gguf")
+    write_gguf(kfile, kv, types, tensors)
+    write_gguf(ffile, kv, types, widened)
+    ids = e2e.encode(src, [e2e.render(src, c) for c in e2e.CONVERSATIONS])
+    want, kinds = reference_scores(kfile, ids)
+    assert kinds == ["F32", "Q4_K", "Q6_K"], kinds
+    got = scores(kfile)
+    worst = max(abs(g - w) / max(1.0, abs(w)) for g, w in zip(got, want))
+    assert worst <= TOL, (got, want)
+    for flags in ((), ("--compute", "bf16")):
+        a, b = scores(kfile, *flags), scores(ffile, *flags)
+        assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-5, (flags, a, b)
+    print("Q4_K + Q6_K: %d scores, worst relative difference %.2e; bf16 compute ok"
+          % (len(got), worst))
 
 
 def tensor_type_at(data, name):
@@ -186,6 +231,7 @@ def main():
     dirs = make_checkpoints()
     files = check_scores(dirs)
     check_eval(files["q8_0"])
+    check_kquants(dirs["BF16"])
     check_errors(dirs, files)
     print("ok")
 
