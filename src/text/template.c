@@ -169,50 +169,68 @@ static rmb_status read_template_file(const char *dir, char **source, size_t *len
     return st;
 }
 
+/* tokenizer_config.json's text as a JSON object. */
+static rmb_status parse_config(const char *text, size_t len, const char *name, json_t **out,
+                               rmb_error *err)
+{
+    json_error_t jerr;
+    *out = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!*out)
+        return rmb_fail(err, RMB_EDATA, "%s: %s (line %d)", name, jerr.text, jerr.line);
+    if (json_is_object(*out))
+        return RMB_OK;
+    json_decref(*out);
+    *out = NULL;
+    return rmb_fail(err, RMB_EDATA, "%s: expected a JSON object", name);
+}
+
+/* The config's chat_template, else the separate template: a NUL-terminated
+ * copy in *source (the lexer reads numbers with strtoll), *len bytes, and
+ * in origin where it came from. */
+static rmb_status pick_source(const json_t *config, const char *config_name, const char *text,
+                              size_t len, const char *text_name, char **source, size_t *out_len,
+                              char *origin, size_t origin_size, rmb_error *err)
+{
+    const json_t *value = json_object_get(config, "chat_template");
+    snprintf(origin, origin_size, "%s", text_name);
+    if (value && !json_is_null(value)) {
+        snprintf(origin, origin_size, "%s: chat_template", config_name);
+        rmb_status st = pick_template(value, config_name, &text, err);
+        if (st)
+            return st;
+        len = strlen(text);
+    } else if (!text) {
+        return rmb_fail(err, RMB_EUNSUPPORTED,
+                        "%s: the model has no chat template (none in it, and no %s)", config_name,
+                        text_name);
+    }
+    if (!(*source = malloc(len + 1)))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    memcpy(*source, text, len);
+    (*source)[len] = 0;
+    *out_len = len;
+    return RMB_OK;
+}
+
 rmb_status rmb_chat_template_load(rmb_chat_template **out, const char *config_json,
                                   size_t config_len, const char *config_name,
                                   const char *template_source, size_t template_len,
                                   const char *template_name, rmb_error *err)
 {
     *out = NULL;
-    json_error_t jerr;
-    json_t *config = json_loadb(config_json, config_len, JSON_DECODE_INT_AS_REAL, &jerr);
-    if (!config)
-        return rmb_fail(err, RMB_EDATA, "%s: %s (line %d)", config_name, jerr.text, jerr.line);
-    if (!json_is_object(config)) {
-        json_decref(config);
-        return rmb_fail(err, RMB_EDATA, "%s: expected a JSON object", config_name);
-    }
-    json_t *tokens = NULL;
-    /* The lexer reads numbers with strtoll: the text must end in a NUL. */
-    char *copy = template_source ? malloc(template_len + 1) : NULL;
-    if (copy) {
-        memcpy(copy, template_source, template_len);
-        copy[template_len] = 0;
-    }
-    const char *source = copy;
-    size_t len = template_len;
-    char origin[4200];
-    snprintf(origin, sizeof origin, "%s", template_name);
-    const json_t *value = json_object_get(config, "chat_template");
-    rmb_status st = template_source && !copy ? rmb_fail(err, RMB_ENOMEM, "out of memory")
-                                             : read_tokens(config, config_name, &tokens, err);
-    if (!st && value && !json_is_null(value)) {
-        snprintf(origin, sizeof origin, "%s: chat_template", config_name);
-        if (!(st = pick_template(value, config_name, &source, err)))
-            len = strlen(source);
-    }
-    if (!st && !source)
-        st = rmb_fail(err, RMB_EUNSUPPORTED,
-                      "%s: the model has no chat template (none in it, and no %s)", config_name,
-                      template_name);
-    if (!st) {
+    json_t *config, *tokens = NULL;
+    char *source = NULL, origin[4200];
+    size_t len = 0;
+    rmb_status st = parse_config(config_json, config_len, config_name, &config, err);
+    if (st == RMB_OK && !(st = read_tokens(config, config_name, &tokens, err)) &&
+        !(st = pick_source(config, config_name, template_source, template_len, template_name,
+                           &source, &len, origin, sizeof origin, err))) {
         st = parse_with_tokens(out, source, len, tokens, origin, err);
         tokens = NULL;
     }
     json_decref(tokens);
     json_decref(config);
-    free(copy);
+    free(source);
     return st;
 }
 
