@@ -165,13 +165,15 @@ void rmb_net_unbind(rmb_net *net)
 struct rmb_scratch {
     size_t cap;   /* tokens the sequence-sized buffers hold */
     float *x;     /* residual stream, cap x hidden */
-    float *v;     /* one layer's values, cap x kv_dim */
-    float *kt;    /* one layer's keys transposed: kv_dim rows of ldk (>= cap) */
+    /* One layer's keys and values, each kv head's apart (the attention
+     * kernels' layouts): kt[(g * head_dim + i) * ldk + row], keys
+     * transposed (ldk >= cap); vh[(g * cap + row) * head_dim + i]. */
+    float *kt, *vh;
     size_t ldk;
     float *probs; /* attention scratch, attn_slab floats per thread */
     float *cos, *sin; /* cap x head_dim / 2: every row's rotary angles, once per pass */
     /* chunk-sized: */
-    float *k;        /* chunk x kv_dim, keys before transposing */
+    float *k, *v;    /* chunk x kv_dim, as projected */
     float *xn, *tmp; /* chunk x hidden */
     float *q, *att;  /* chunk x q_dim */
     float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
@@ -183,7 +185,7 @@ void rmb_scratch_free(rmb_scratch *s)
 {
     if (!s)
         return;
-    float *all[] = {s->x, s->k, s->kt, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->xt,
+    float *all[] = {s->x, s->k, s->v, s->kt, s->vh, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->xt,
                     s->gate, s->up, s->cos, s->sin};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
@@ -238,6 +240,7 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
         if (!(s = *sp = calloc(1, sizeof *s)))
             return rmb_fail(err, RMB_ENOMEM, "out of memory");
         s->k = alloc_floats(ch, kvd, &ok);
+        s->v = alloc_floats(ch, kvd, &ok);
         s->xn = alloc_floats(ch, (size_t)c->hidden, &ok);
         s->tmp = alloc_floats(ch, (size_t)c->hidden, &ok);
         s->q = alloc_floats(ch, qd, &ok);
@@ -251,11 +254,11 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
     }
     if (ok && n > s->cap) {
         size_t cap = n > 2 * s->cap ? n : 2 * s->cap;
-        free(s->x), free(s->kt), free(s->v), free(s->probs), free(s->cos), free(s->sin);
+        free(s->x), free(s->kt), free(s->vh), free(s->probs), free(s->cos), free(s->sin);
         s->ldk = keys_ld(cap);
         s->x = alloc_floats(cap, (size_t)c->hidden, &ok);
         s->kt = alloc_floats(kvd, s->ldk, &ok);
-        s->v = alloc_floats(cap, kvd, &ok);
+        s->vh = alloc_floats(cap, kvd, &ok);
         s->probs = alloc_floats(attn_slab(c, cap), (size_t)rmb_pool_threads(net->pool), &ok);
         s->cos = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
         s->sin = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
@@ -422,12 +425,12 @@ static void seg_scores(const attn_seg *e, size_t c0, size_t c1)
 static void seg_values(const attn_seg *e, size_t m0, size_t nq, size_t c0, size_t c1)
 {
     const rmb_config *c = e->j->net->cfg;
-    size_t hd = (size_t)c->head_dim, kvd = (size_t)c->n_kv_heads * hd;
+    size_t hd = (size_t)c->head_dim;
     for (size_t end; c0 < c1; c0 = end) {
         end = run_end(e->sp, c0, c1);
-        const float *v = e->j->s->v + key_row(e->sp, c0) * kvd + e->g * hd;
+        const float *v = e->j->s->vh + (e->g * e->j->s->cap + key_row(e->sp, c0)) * hd;
         e->j->net->kern->wsum(e->o + m0 * hd, nq, e->p + m0 * e->ldp + (c0 - e->lo0), e->ldp, v,
-                              kvd, end - c0, hd);
+                              hd, end - c0, hd);
     }
 }
 
@@ -543,14 +546,26 @@ static void unpack_qkv(const rmb_config *c, const float *qkv, size_t nt, float *
         }
 }
 
+/* The chunk's keys and values into the layer's, in the kernels' layouts. */
+static void store_keys_values(const rmb_config *c, rmb_scratch *s, size_t r0, size_t nt)
+{
+    size_t hd = (size_t)c->head_dim, kvh = (size_t)c->n_kv_heads, kvd = kvh * hd;
+    for (size_t r = 0; r < nt; r++)
+        for (size_t e = 0; e < kvd; e++)
+            s->kt[e * s->ldk + r0 + r] = s->k[r * kvd + e];
+    for (size_t g = 0; g < kvh; g++)
+        for (size_t r = 0; r < nt; r++)
+            memcpy(s->vh + (g * s->cap + r0 + r) * hd, s->v + r * kvd + g * hd, hd * sizeof(float));
+}
+
 static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, int l,
                             size_t r0, size_t nt)
 {
     const rmb_config *c = net->cfg;
     const rmb_layer *L = &net->layers[l];
-    size_t hd = (size_t)c->head_dim, kvd = (size_t)c->n_kv_heads * hd, hid = (size_t)c->hidden;
+    size_t hd = (size_t)c->head_dim, hid = (size_t)c->hidden;
     float eps = (float)c->rms_eps;
-    float *x = s->x + r0 * hid, *k = s->k, *v = s->v + r0 * kvd;
+    float *x = s->x + r0 * hid, *k = s->k, *v = s->v;
     rmsnorm_rows(s->xn, x, L->attn_norm, nt, hid, eps);
     if (net->desc->packed_qkv) {
         project(net, s, s->xn, nt, L->wq, L->bq, s->qkv, false);
@@ -567,9 +582,7 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *
     const float *cos = s->cos + r0 * (hd / 2), *sin = s->sin + r0 * (hd / 2);
     rope(s->q, nt, (size_t)c->n_heads, hd, cos, sin);
     rope(k, nt, (size_t)c->n_kv_heads, hd, cos, sin);
-    for (size_t r = 0; r < nt; r++) /* keys transposed for the attention kernels */
-        for (size_t e = 0; e < kvd; e++)
-            s->kt[e * s->ldk + r0 + r] = k[r * kvd + e];
+    store_keys_values(c, s, r0, nt);
     attn_job job = {net, s, pk, r0, nt, net->desc->window[l]};
     size_t rows = attn_block_rows(c);
     rmb_pool_run(net->pool, (size_t)c->n_kv_heads * ((nt + rows - 1) / rows), attn_task, &job);

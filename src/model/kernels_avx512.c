@@ -139,8 +139,16 @@ TARGET static float dot(const float *a, const float *b, size_t n)
 /* ---- blocked attention ---- */
 
 /* Keys per strip of dots and wsum: a strip (ATTN_KEYS x hd floats) stays in
- * L1 while every query row passes over it. */
+ * L1 while every query row passes over it, and the first pass over a strip
+ * prefetches the next (a head's keys outgrow L2 on long sequences, and the
+ * hardware prefetchers do not follow the strided rows). */
 #define ATTN_KEYS 32
+
+INLINE void prefetch_lines(const float *p, size_t floats)
+{
+    for (size_t i = 0; i < floats; i += 16)
+        _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
+}
 /* Query rows per pass of dots: 8 rows x 2 vectors of keys accumulate in
  * registers; per step 2 key loads and 8 broadcasts feed 16 FMAs. */
 #define DOTS_ROWS 8
@@ -161,6 +169,8 @@ TARGET static void dots(const float *q, size_t nq, const float *kt, size_t ldk, 
             }
             for (size_t i = 0; i < hd; i++) {
                 const float *k = kt + i * ldk + t;
+                if (r == 0 && t + 2 * ATTN_KEYS < nk)
+                    prefetch_lines(k + 2 * ATTN_KEYS, ATTN_KEYS);
                 __m512 k0 = _mm512_maskz_loadu_ps(m0, k), k1 = _mm512_maskz_loadu_ps(m1, k + 16);
                 for (int j = 0; j < DOTS_ROWS; j++) {
                     __m512 b = _mm512_set1_ps(qr[j][i]);
@@ -204,6 +214,8 @@ TARGET static void wsum(float *out, size_t nq, const float *p, size_t ldp, const
                 }
                 for (size_t t = 0; t < nt; t++) {
                     const float *x = v + (t0 + t) * ldv + i0;
+                    if (r == 0 && t0 + ATTN_KEYS + t < nk)
+                        prefetch_lines(x + ATTN_KEYS * ldv, rmb_min_size(WSUM_COLS, hd - i0));
                     __m512 xv[4];
                     for (int c = 0; c < 4; c++)
                         xv[c] = _mm512_maskz_loadu_ps(m[c], x + c * 16);
