@@ -550,8 +550,8 @@ static void unpack_qkv(const rmb_config *c, const float *qkv, size_t nt, float *
 static void store_keys_values(const rmb_config *c, rmb_scratch *s, size_t r0, size_t nt)
 {
     size_t hd = (size_t)c->head_dim, kvh = (size_t)c->n_kv_heads, kvd = kvh * hd;
-    for (size_t r = 0; r < nt; r++)
-        for (size_t e = 0; e < kvd; e++)
+    for (size_t e = 0; e < kvd; e++) /* writing kt's rows in order */
+        for (size_t r = 0; r < nt; r++)
             s->kt[e * s->ldk + r0 + r] = s->k[r * kvd + e];
     for (size_t g = 0; g < kvh; g++)
         for (size_t r = 0; r < nt; r++)
