@@ -170,7 +170,8 @@ struct rmb_scratch {
      * transposed (ldk >= cap); vh[(g * cap + row) * head_dim + i]. */
     float *kt, *vh;
     size_t ldk;
-    float *probs; /* attention scratch, attn_slab floats per thread */
+    size_t seq_cap; /* positions of the longest sequence probs holds */
+    float *probs;   /* attention scratch, attn_slab(seq_cap) floats per thread */
     float *cos, *sin; /* cap x head_dim / 2: every row's rotary angles, once per pass */
     /* chunk-sized: */
     float *k, *v;    /* chunk x kv_dim, as projected */
@@ -185,8 +186,8 @@ void rmb_scratch_free(rmb_scratch *s)
 {
     if (!s)
         return;
-    float *all[] = {s->x, s->k, s->v, s->kt, s->vh, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->xt,
-                    s->gate, s->up, s->cos, s->sin};
+    float *all[] = {s->x,   s->k,   s->v,  s->kt,  s->vh,  s->probs, s->xn, s->tmp,
+                    s->q,   s->att, s->qkv, s->xt, s->gate, s->up,  s->cos,   s->sin};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(s);
@@ -215,10 +216,11 @@ static size_t attn_block_rows(const rmb_config *c)
 }
 
 /* A thread's attention scratch: for each row-head of a block, its scores
- * (one per key, up to cap), its query and its output. */
-static size_t attn_slab(const rmb_config *c, size_t cap)
+ * (one per position of a sequence up to `longest`), its query and its
+ * output. */
+static size_t attn_slab(const rmb_config *c, size_t longest)
 {
-    return attn_block_rows(c) * heads_per_kv(c) * (cap + 2 * (size_t)c->head_dim);
+    return attn_block_rows(c) * heads_per_kv(c) * (longest + 2 * (size_t)c->head_dim);
 }
 
 /* The transposed keys' row length: cap rounded to an odd number of cache
@@ -229,8 +231,19 @@ static size_t keys_ld(size_t cap)
     return (lines | 1) * 16;
 }
 
-static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n, rmb_error *err)
+/* A capacity of at least want, growing geometrically from have. */
+static size_t grown(size_t want, size_t have)
 {
+    return want > 2 * have ? want : 2 * have;
+}
+
+static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, const rmb_pack *pk,
+                                  rmb_error *err)
+{
+    size_t n = pk->rows, longest = 0;
+    for (size_t i = 0; i < pk->n_spans; i++)
+        if (pk->spans[i].plen + pk->spans[i].len > longest)
+            longest = pk->spans[i].plen + pk->spans[i].len;
     const rmb_config *c = net->cfg;
     size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
     size_t ch = net->chunk;
@@ -253,16 +266,21 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
         s->up = alloc_floats(ch, (size_t)c->intermediate, &ok);
     }
     if (ok && n > s->cap) {
-        size_t cap = n > 2 * s->cap ? n : 2 * s->cap;
-        free(s->x), free(s->kt), free(s->vh), free(s->probs), free(s->cos), free(s->sin);
+        size_t cap = grown(n, s->cap);
+        free(s->x), free(s->kt), free(s->vh), free(s->cos), free(s->sin);
         s->ldk = keys_ld(cap);
         s->x = alloc_floats(cap, (size_t)c->hidden, &ok);
         s->kt = alloc_floats(kvd, s->ldk, &ok);
         s->vh = alloc_floats(cap, kvd, &ok);
-        s->probs = alloc_floats(attn_slab(c, cap), (size_t)rmb_pool_threads(net->pool), &ok);
         s->cos = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
         s->sin = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
         s->cap = ok ? cap : 0;
+    }
+    if (ok && longest > s->seq_cap) {
+        size_t cap = grown(longest, s->seq_cap);
+        free(s->probs);
+        s->probs = alloc_floats(attn_slab(c, cap), (size_t)rmb_pool_threads(net->pool), &ok);
+        s->seq_cap = ok ? cap : 0;
     }
     return ok ? RMB_OK : rmb_fail(err, RMB_ENOMEM, "out of memory for a %zu-token sequence", n);
 }
@@ -460,7 +478,8 @@ static void attn_segment(attn_seg *e)
     size_t width = per * hd, rows = e->b - e->a, last = e->pos0 + rows - 1;
     int w = e->j->window;
     for (size_t r = 0; r < rows; r++)
-        memcpy(e->q + r * width, e->j->s->q + (e->a + r) * qd + e->g * width, width * sizeof(float));
+        memcpy(e->q + r * width, e->j->s->q + (e->a + r) * qd + e->g * width,
+               width * sizeof(float));
     seg_scores(e, e->lo0, last + 1);
     seg_softmax(e);
     memset(e->o, 0, rows * width * sizeof(float));
@@ -485,8 +504,8 @@ static void attn_task(void *arg, size_t task, int thread)
     size_t kvh = (size_t)c->n_kv_heads, rows = attn_block_rows(c), hd = (size_t)c->head_dim;
     size_t b0 = task / kvh * rows, b1 = rmb_min_size(b0 + rows, j->nt);
     size_t most = rows * heads_per_kv(c);
-    float *slab = j->s->probs + (size_t)thread * attn_slab(c, j->s->cap);
-    attn_seg e = {.j = j, .g = task % kvh, .p = slab, .ldp = j->s->cap};
+    float *slab = j->s->probs + (size_t)thread * attn_slab(c, j->s->seq_cap);
+    attn_seg e = {.j = j, .g = task % kvh, .p = slab, .ldp = j->s->seq_cap};
     e.q = slab + most * e.ldp;
     e.o = e.q + most * hd;
     for (e.a = b0; e.a < b1; e.a = e.b) {
@@ -555,7 +574,8 @@ static void store_keys_values(const rmb_config *c, rmb_scratch *s, size_t r0, si
             s->kt[e * s->ldk + r0 + r] = s->k[r * kvd + e];
     for (size_t g = 0; g < kvh; g++)
         for (size_t r = 0; r < nt; r++)
-            memcpy(s->vh + (g * s->cap + r0 + r) * hd, s->v + r * kvd + g * hd, hd * sizeof(float));
+            memcpy(s->vh + (g * s->cap + r0 + r) * hd, s->v + r * kvd + g * hd,
+                   hd * sizeof(float));
 }
 
 static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, int l,
@@ -632,7 +652,7 @@ rmb_status rmb_net_run(const rmb_net *net, rmb_scratch **scratch, const rmb_pack
                        rmb_error *err)
 {
     const rmb_config *c = net->cfg;
-    rmb_status st = scratch_reserve(net, scratch, pk->rows, err);
+    rmb_status st = scratch_reserve(net, scratch, pk, err);
     if (st != RMB_OK)
         return st;
     rmb_scratch *s = *scratch;
