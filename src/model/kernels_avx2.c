@@ -80,30 +80,39 @@ INLINE __m256i lanes(size_t left)
 }
 
 /* As the AVX-512 set: each score a chain of FMAs in its own lane, 4 query
- * rows x 8 keys at a time, tails masked so that every key takes the same
- * path. */
+ * rows x 16 keys (2 vectors) at a time, tails masked so that every key
+ * takes the same path; wsum over strips of ATTN_KEYS keys, 4 query rows x
+ * 16 output columns at a time. */
 #define DOTS_ROWS 4
+#define WSUM_ROWS 4
+#define ATTN_KEYS 32
 
 TARGET static void dots(const float *q, size_t nq, const float *kt, size_t ldk, size_t nk,
                         size_t hd, float *s, size_t lds)
 {
-    for (size_t t = 0; t < nk; t += 8) {
-        __m256i m = lanes(nk - t);
+    for (size_t t = 0; t < nk; t += 16) {
+        __m256i m0 = lanes(nk - t), m1 = lanes(nk - t > 8 ? nk - t - 8 : 0);
         for (size_t r = 0; r < nq; r += DOTS_ROWS) {
             const float *qr[DOTS_ROWS];
-            __m256 acc[DOTS_ROWS];
+            __m256 acc[DOTS_ROWS][2];
             for (int j = 0; j < DOTS_ROWS; j++) {
                 qr[j] = q + rmb_min_size(r + (size_t)j, nq - 1) * hd;
-                acc[j] = _mm256_setzero_ps();
+                acc[j][0] = acc[j][1] = _mm256_setzero_ps();
             }
             for (size_t i = 0; i < hd; i++) {
-                __m256 k = _mm256_maskload_ps(kt + i * ldk + t, m);
-                for (int j = 0; j < DOTS_ROWS; j++)
-                    acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(qr[j][i]), k, acc[j]);
+                const float *k = kt + i * ldk + t;
+                __m256 k0 = _mm256_maskload_ps(k, m0), k1 = _mm256_maskload_ps(k + 8, m1);
+                for (int j = 0; j < DOTS_ROWS; j++) {
+                    __m256 b = _mm256_set1_ps(qr[j][i]);
+                    acc[j][0] = _mm256_fmadd_ps(b, k0, acc[j][0]);
+                    acc[j][1] = _mm256_fmadd_ps(b, k1, acc[j][1]);
+                }
             }
             for (int j = 0; j < DOTS_ROWS; j++)
-                if (r + (size_t)j < nq)
-                    _mm256_maskstore_ps(s + (r + (size_t)j) * lds + t, m, acc[j]);
+                if (r + (size_t)j < nq) {
+                    _mm256_maskstore_ps(s + (r + (size_t)j) * lds + t, m0, acc[j][0]);
+                    _mm256_maskstore_ps(s + (r + (size_t)j) * lds + t + 8, m1, acc[j][1]);
+                }
         }
     }
 }
@@ -111,16 +120,37 @@ TARGET static void dots(const float *q, size_t nq, const float *kt, size_t ldk, 
 TARGET static void wsum(float *out, size_t nq, const float *p, size_t ldp, const float *v,
                         size_t ldv, size_t nk, size_t hd)
 {
-    for (size_t m = 0; m < nq; m++)
-        for (size_t i = 0; i < hd; i += 8) {
-            __m256i mi = lanes(hd - i);
-            float *o = out + m * hd + i;
-            __m256 acc = _mm256_maskload_ps(o, mi);
-            for (size_t t = 0; t < nk; t++)
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(p[m * ldp + t]),
-                                      _mm256_maskload_ps(v + t * ldv + i, mi), acc);
-            _mm256_maskstore_ps(o, mi, acc);
-        }
+    for (size_t t0 = 0; t0 < nk; t0 += ATTN_KEYS) {
+        size_t nt = rmb_min_size(ATTN_KEYS, nk - t0);
+        for (size_t r = 0; r < nq; r += WSUM_ROWS)
+            for (size_t i = 0; i < hd; i += 16) {
+                __m256i m0 = lanes(hd - i), m1 = lanes(hd - i > 8 ? hd - i - 8 : 0);
+                const float *pr[WSUM_ROWS];
+                float *o[WSUM_ROWS];
+                __m256 acc[WSUM_ROWS][2];
+                for (int j = 0; j < WSUM_ROWS; j++) {
+                    size_t row = rmb_min_size(r + (size_t)j, nq - 1);
+                    pr[j] = p + row * ldp + t0;
+                    o[j] = out + row * hd + i;
+                    acc[j][0] = _mm256_maskload_ps(o[j], m0);
+                    acc[j][1] = _mm256_maskload_ps(o[j] + 8, m1);
+                }
+                for (size_t t = 0; t < nt; t++) {
+                    const float *x = v + (t0 + t) * ldv + i;
+                    __m256 x0 = _mm256_maskload_ps(x, m0), x1 = _mm256_maskload_ps(x + 8, m1);
+                    for (int j = 0; j < WSUM_ROWS; j++) {
+                        __m256 b = _mm256_set1_ps(pr[j][t]);
+                        acc[j][0] = _mm256_fmadd_ps(b, x0, acc[j][0]);
+                        acc[j][1] = _mm256_fmadd_ps(b, x1, acc[j][1]);
+                    }
+                }
+                for (int j = 0; j < WSUM_ROWS; j++)
+                    if (r + (size_t)j < nq) {
+                        _mm256_maskstore_ps(o[j], m0, acc[j][0]);
+                        _mm256_maskstore_ps(o[j] + 8, m1, acc[j][1]);
+                    }
+            }
+    }
 }
 
 const rmb_kernels rmb_kernels_avx2 = {"avx2", gemm_rows, NULL, NULL, dot, dots, wsum,
