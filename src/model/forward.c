@@ -165,10 +165,16 @@ void rmb_net_unbind(rmb_net *net)
 struct rmb_scratch {
     size_t cap;   /* tokens the sequence-sized buffers hold */
     float *x;     /* residual stream, cap x hidden */
-    float *k, *v; /* one layer's keys and values, cap x kv_dim */
-    float *probs; /* attention weights, one row of cap per thread */
+    /* One layer's keys and values, each kv head's apart (the attention
+     * kernels' layouts): kt[(g * head_dim + i) * ldk + row], keys
+     * transposed (ldk >= cap); vh[(g * cap + row) * head_dim + i]. */
+    float *kt, *vh;
+    size_t ldk;
+    size_t seq_cap; /* positions of the longest sequence probs holds */
+    float *probs;   /* attention scratch, attn_slab(seq_cap) floats per thread */
     float *cos, *sin; /* cap x head_dim / 2: every row's rotary angles, once per pass */
     /* chunk-sized: */
+    float *k, *v;    /* chunk x kv_dim, as projected */
     float *xn, *tmp; /* chunk x hidden */
     float *q, *att;  /* chunk x q_dim */
     float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
@@ -180,8 +186,8 @@ void rmb_scratch_free(rmb_scratch *s)
 {
     if (!s)
         return;
-    float *all[] = {s->x, s->k, s->v, s->probs, s->xn, s->tmp, s->q, s->att, s->qkv, s->xt,
-                    s->gate, s->up, s->cos, s->sin};
+    float *all[] = {s->x,   s->k,   s->v,  s->kt,  s->vh,  s->probs, s->xn, s->tmp,
+                    s->q,   s->att, s->qkv, s->xt, s->gate, s->up,  s->cos,   s->sin};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(s);
@@ -194,8 +200,50 @@ static float *alloc_floats(size_t rows, size_t cols, bool *ok)
     return p;
 }
 
-static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n, rmb_error *err)
+/* Query rows per attention task: a block of rows times the query heads
+ * that share one kv head (GQA) make ATTN_ROW_HEADS rows against the same
+ * keys, so each key and value is loaded once for all of them. */
+#define ATTN_ROW_HEADS 32
+
+static size_t heads_per_kv(const rmb_config *c)
 {
+    return (size_t)(c->n_heads / c->n_kv_heads);
+}
+
+static size_t attn_block_rows(const rmb_config *c)
+{
+    return heads_per_kv(c) < ATTN_ROW_HEADS ? ATTN_ROW_HEADS / heads_per_kv(c) : 1;
+}
+
+/* A thread's attention scratch: for each row-head of a block, its scores
+ * (one per position of a sequence up to `longest`), its query and its
+ * output. */
+static size_t attn_slab(const rmb_config *c, size_t longest)
+{
+    return attn_block_rows(c) * heads_per_kv(c) * (longest + 2 * (size_t)c->head_dim);
+}
+
+/* The transposed keys' row length: cap rounded to an odd number of cache
+ * lines, so that the rows a strip of keys spans fall in different sets. */
+static size_t keys_ld(size_t cap)
+{
+    size_t lines = (cap + 15) / 16;
+    return (lines | 1) * 16;
+}
+
+/* A capacity of at least want, growing geometrically from have. */
+static size_t grown(size_t want, size_t have)
+{
+    return want > 2 * have ? want : 2 * have;
+}
+
+static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, const rmb_pack *pk,
+                                  rmb_error *err)
+{
+    size_t n = pk->rows, longest = 0;
+    for (size_t i = 0; i < pk->n_spans; i++)
+        if (pk->spans[i].plen + pk->spans[i].len > longest)
+            longest = pk->spans[i].plen + pk->spans[i].len;
     const rmb_config *c = net->cfg;
     size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
     size_t ch = net->chunk;
@@ -204,6 +252,8 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
     if (!s) {
         if (!(s = *sp = calloc(1, sizeof *s)))
             return rmb_fail(err, RMB_ENOMEM, "out of memory");
+        s->k = alloc_floats(ch, kvd, &ok);
+        s->v = alloc_floats(ch, kvd, &ok);
         s->xn = alloc_floats(ch, (size_t)c->hidden, &ok);
         s->tmp = alloc_floats(ch, (size_t)c->hidden, &ok);
         s->q = alloc_floats(ch, qd, &ok);
@@ -216,15 +266,21 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, size_t n
         s->up = alloc_floats(ch, (size_t)c->intermediate, &ok);
     }
     if (ok && n > s->cap) {
-        size_t cap = n > 2 * s->cap ? n : 2 * s->cap;
-        free(s->x), free(s->k), free(s->v), free(s->probs), free(s->cos), free(s->sin);
+        size_t cap = grown(n, s->cap);
+        free(s->x), free(s->kt), free(s->vh), free(s->cos), free(s->sin);
+        s->ldk = keys_ld(cap);
         s->x = alloc_floats(cap, (size_t)c->hidden, &ok);
-        s->k = alloc_floats(cap, kvd, &ok);
-        s->v = alloc_floats(cap, kvd, &ok);
-        s->probs = alloc_floats(cap, (size_t)rmb_pool_threads(net->pool), &ok);
+        s->kt = alloc_floats(kvd, s->ldk, &ok);
+        s->vh = alloc_floats(cap, kvd, &ok);
         s->cos = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
         s->sin = alloc_floats(cap, (size_t)c->head_dim / 2, &ok);
         s->cap = ok ? cap : 0;
+    }
+    if (ok && longest > s->seq_cap) {
+        size_t cap = grown(longest, s->seq_cap);
+        free(s->probs);
+        s->probs = alloc_floats(attn_slab(c, cap), (size_t)rmb_pool_threads(net->pool), &ok);
+        s->seq_cap = ok ? cap : 0;
     }
     return ok ? RMB_OK : rmb_fail(err, RMB_ENOMEM, "out of memory for a %zu-token sequence", n);
 }
@@ -324,8 +380,6 @@ typedef struct attn_job {
     int window;
 } attn_job;
 
-#define ATTN_ROWS 16
-
 /* Scales (and soft-caps) the scores p[0..n), returning their maximum. */
 static float scale_scores(const rmb_arch_desc *d, float *p, size_t n)
 {
@@ -340,41 +394,128 @@ static float scale_scores(const rmb_arch_desc *d, float *p, size_t n)
     return max;
 }
 
-/* One head over a block of query rows: scores, softmax, weighted values,
- * one row at a time (a row of scores per thread, never the matrix).  A row
- * attends to positions lo..pos of its own sequence: positions below the
- * span's plen are the shared prefix's rows, the rest its own rows, in
- * position order either way, so a packed row computes exactly what it
- * computes alone. */
+/* The first position a row at pos attends to. */
+static size_t key_lo(int window, size_t pos)
+{
+    return window && pos + 1 > (size_t)window ? pos + 1 - (size_t)window : 0;
+}
+
+/* The rows [a, b) of one block that belong to one span: they attend to
+ * positions of the same sequence, row a + i to [lo(pos0 + i), pos0 + i].
+ * Per thread: each row-head m (row a + m / heads_per_kv, the kv head's
+ * query heads in order) has its query q[m], its output o[m] and its
+ * scores p[m] (ldp floats, from position lo(pos0) on). */
+typedef struct attn_seg {
+    const attn_job *j;
+    const rmb_span *sp;
+    size_t g, a, b, pos0, lo0;
+    float *q, *o, *p;
+    size_t ldp;
+} attn_seg;
+
+/* The pack row of a span's position: the prefix's rows below plen, its
+ * own rows from there. */
+static size_t key_row(const rmb_span *sp, size_t pos)
+{
+    return pos < sp->plen ? sp->prefix + pos : sp->start + (pos - sp->plen);
+}
+
+/* The positions [c0, c1) cut where they change from prefix to own rows:
+ * the end of the first run of consecutive pack rows. */
+static size_t run_end(const rmb_span *sp, size_t c0, size_t c1)
+{
+    return c0 < sp->plen && sp->plen < c1 ? sp->plen : c1;
+}
+
+/* Scores of every row-head against the positions [c0, c1). */
+static void seg_scores(const attn_seg *e, size_t c0, size_t c1)
+{
+    const rmb_config *c = e->j->net->cfg;
+    size_t hd = (size_t)c->head_dim, ldk = e->j->s->ldk, nq = (e->b - e->a) * heads_per_kv(c);
+    for (size_t end; c0 < c1; c0 = end) {
+        end = run_end(e->sp, c0, c1);
+        const float *kt = e->j->s->kt + e->g * hd * ldk + key_row(e->sp, c0);
+        e->j->net->kern->dots(e->q, nq, kt, ldk, end - c0, hd, e->p + (c0 - e->lo0), e->ldp);
+    }
+}
+
+/* Row-heads [m0, m0 + nq) accumulate the values of positions [c0, c1). */
+static void seg_values(const attn_seg *e, size_t m0, size_t nq, size_t c0, size_t c1)
+{
+    const rmb_config *c = e->j->net->cfg;
+    size_t hd = (size_t)c->head_dim;
+    for (size_t end; c0 < c1; c0 = end) {
+        end = run_end(e->sp, c0, c1);
+        const float *v = e->j->s->vh + (e->g * e->j->s->cap + key_row(e->sp, c0)) * hd;
+        e->j->net->kern->wsum(e->o + m0 * hd, nq, e->p + m0 * e->ldp + (c0 - e->lo0), e->ldp, v,
+                              hd, end - c0, hd);
+    }
+}
+
+/* Softmax over each row-head's own positions, in place. */
+static void seg_softmax(const attn_seg *e)
+{
+    const rmb_net *net = e->j->net;
+    size_t per = heads_per_kv(net->cfg);
+    for (size_t m = 0; m < (e->b - e->a) * per; m++) {
+        size_t pos = e->pos0 + m / per, lo = key_lo(e->j->window, pos), n = pos + 1 - lo;
+        float *p = e->p + m * e->ldp + (lo - e->lo0);
+        float max = scale_scores(net->desc, p, n);
+        float sum = net->kern->exp_sum(p, n, max);
+        for (size_t t = 0; t < n; t++)
+            p[t] /= sum;
+    }
+}
+
+/* Scores for every position any row attends to (a row's own come out as
+ * alone: each is its own chain), then each row's softmax over its own,
+ * then each row's values in position order: the positions before those
+ * every row shares, the shared ones for all rows at once, the rest. */
+static void attn_segment(attn_seg *e)
+{
+    const rmb_config *c = e->j->net->cfg;
+    size_t per = heads_per_kv(c), hd = (size_t)c->head_dim, qd = (size_t)c->n_heads * hd;
+    size_t width = per * hd, rows = e->b - e->a, last = e->pos0 + rows - 1;
+    int w = e->j->window;
+    for (size_t r = 0; r < rows; r++)
+        memcpy(e->q + r * width, e->j->s->q + (e->a + r) * qd + e->g * width,
+               width * sizeof(float));
+    seg_scores(e, e->lo0, last + 1);
+    seg_softmax(e);
+    memset(e->o, 0, rows * width * sizeof(float));
+    size_t s0 = key_lo(w, last), s1 = s0 > e->pos0 + 1 ? s0 : e->pos0 + 1; /* shared */
+    for (size_t m = 0; m < rows * per; m++) {
+        size_t pos = e->pos0 + m / per;
+        seg_values(e, m, 1, key_lo(w, pos), s0 < pos + 1 ? s0 : pos + 1);
+    }
+    seg_values(e, 0, rows * per, s0, s1);
+    for (size_t m = 0; m < rows * per; m++)
+        seg_values(e, m, 1, s1, e->pos0 + m / per + 1);
+    for (size_t r = 0; r < rows; r++)
+        memcpy(e->j->s->att + (e->a + r) * qd + e->g * width, e->o + r * width,
+               width * sizeof(float));
+}
+
+/* One kv head over one block of query rows, span by span. */
 static void attn_task(void *arg, size_t task, int thread)
 {
     const attn_job *j = arg;
     const rmb_config *c = j->net->cfg;
-    const rmb_kernels *kern = j->net->kern;
-    size_t hd = (size_t)c->head_dim, qd = (size_t)c->n_heads * hd, kvd = (size_t)c->n_kv_heads * hd;
-    size_t h = task % (size_t)c->n_heads, blk = task / (size_t)c->n_heads;
-    size_t g = h / (size_t)(c->n_heads / c->n_kv_heads);
-    float *p = j->s->probs + (size_t)thread * j->s->cap;
-    size_t rend = (blk + 1) * ATTN_ROWS < j->nt ? (blk + 1) * ATTN_ROWS : j->nt;
-    for (size_t r = blk * ATTN_ROWS; r < rend; r++) {
-        const rmb_span *sp = &j->pk->spans[j->pk->span_of[j->r0 + r]];
-        size_t pos = sp->plen + (j->r0 + r - sp->start);
-        size_t lo = j->window && pos + 1 > (size_t)j->window ? pos + 1 - (size_t)j->window : 0;
-        /* [lo, pos] = prefix positions [lo, mid) then own positions [mid, pos] */
-        size_t mid = lo > sp->plen ? lo : sp->plen, n_pre = mid - lo, n = pos + 1 - lo;
-        size_t pre0 = (sp->prefix + lo) * kvd + g * hd;
-        size_t own0 = (sp->start + (mid - sp->plen)) * kvd + g * hd;
-        const float *q = j->s->q + r * qd + h * hd;
-        kern->dots(q, j->s->k + pre0, kvd, n_pre, hd, p);
-        kern->dots(q, j->s->k + own0, kvd, n - n_pre, hd, p + n_pre);
-        float max = scale_scores(j->net->desc, p, n);
-        float sum = kern->exp_sum(p, n, max);
-        for (size_t t = 0; t < n; t++)
-            p[t] /= sum;
-        float *out = j->s->att + r * qd + h * hd;
-        memset(out, 0, hd * sizeof *out);
-        kern->wsum(out, p, j->s->v + pre0, kvd, n_pre, hd);
-        kern->wsum(out, p + n_pre, j->s->v + own0, kvd, n - n_pre, hd);
+    size_t kvh = (size_t)c->n_kv_heads, rows = attn_block_rows(c), hd = (size_t)c->head_dim;
+    size_t b0 = task / kvh * rows, b1 = rmb_min_size(b0 + rows, j->nt);
+    size_t most = rows * heads_per_kv(c);
+    float *slab = j->s->probs + (size_t)thread * attn_slab(c, j->s->seq_cap);
+    attn_seg e = {.j = j, .g = task % kvh, .p = slab, .ldp = j->s->seq_cap};
+    e.q = slab + most * e.ldp;
+    e.o = e.q + most * hd;
+    for (e.a = b0; e.a < b1; e.a = e.b) {
+        const uint32_t *span_of = j->pk->span_of + j->r0;
+        for (e.b = e.a + 1; e.b < b1 && span_of[e.b] == span_of[e.a];)
+            e.b++;
+        e.sp = &j->pk->spans[span_of[e.a]];
+        e.pos0 = e.sp->plen + (j->r0 + e.a - e.sp->start);
+        e.lo0 = key_lo(j->window, e.pos0);
+        attn_segment(&e);
     }
 }
 
@@ -424,14 +565,27 @@ static void unpack_qkv(const rmb_config *c, const float *qkv, size_t nt, float *
         }
 }
 
+/* The chunk's keys and values into the layer's, in the kernels' layouts. */
+static void store_keys_values(const rmb_config *c, rmb_scratch *s, size_t r0, size_t nt)
+{
+    size_t hd = (size_t)c->head_dim, kvh = (size_t)c->n_kv_heads, kvd = kvh * hd;
+    for (size_t e = 0; e < kvd; e++) /* writing kt's rows in order */
+        for (size_t r = 0; r < nt; r++)
+            s->kt[e * s->ldk + r0 + r] = s->k[r * kvd + e];
+    for (size_t g = 0; g < kvh; g++)
+        for (size_t r = 0; r < nt; r++)
+            memcpy(s->vh + (g * s->cap + r0 + r) * hd, s->v + r * kvd + g * hd,
+                   hd * sizeof(float));
+}
+
 static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *pk, int l,
                             size_t r0, size_t nt)
 {
     const rmb_config *c = net->cfg;
     const rmb_layer *L = &net->layers[l];
-    size_t hd = (size_t)c->head_dim, kvd = (size_t)c->n_kv_heads * hd, hid = (size_t)c->hidden;
+    size_t hd = (size_t)c->head_dim, hid = (size_t)c->hidden;
     float eps = (float)c->rms_eps;
-    float *x = s->x + r0 * hid, *k = s->k + r0 * kvd, *v = s->v + r0 * kvd;
+    float *x = s->x + r0 * hid, *k = s->k, *v = s->v;
     rmsnorm_rows(s->xn, x, L->attn_norm, nt, hid, eps);
     if (net->desc->packed_qkv) {
         project(net, s, s->xn, nt, L->wq, L->bq, s->qkv, false);
@@ -448,9 +602,10 @@ static void attention_block(const rmb_net *net, rmb_scratch *s, const rmb_pack *
     const float *cos = s->cos + r0 * (hd / 2), *sin = s->sin + r0 * (hd / 2);
     rope(s->q, nt, (size_t)c->n_heads, hd, cos, sin);
     rope(k, nt, (size_t)c->n_kv_heads, hd, cos, sin);
+    store_keys_values(c, s, r0, nt);
     attn_job job = {net, s, pk, r0, nt, net->desc->window[l]};
-    rmb_pool_run(net->pool, (size_t)c->n_heads * ((nt + ATTN_ROWS - 1) / ATTN_ROWS), attn_task,
-                 &job);
+    size_t rows = attn_block_rows(c);
+    rmb_pool_run(net->pool, (size_t)c->n_kv_heads * ((nt + rows - 1) / rows), attn_task, &job);
     project(net, s, s->att, nt, L->wo, L->bo, s->tmp, false);
     if (L->post_attn_norm)
         rmsnorm_rows(s->tmp, s->tmp, L->post_attn_norm, nt, hid, eps);
@@ -497,7 +652,7 @@ rmb_status rmb_net_run(const rmb_net *net, rmb_scratch **scratch, const rmb_pack
                        rmb_error *err)
 {
     const rmb_config *c = net->cfg;
-    rmb_status st = scratch_reserve(net, scratch, pk->rows, err);
+    rmb_status st = scratch_reserve(net, scratch, pk, err);
     if (st != RMB_OK)
         return st;
     rmb_scratch *s = *scratch;

@@ -38,19 +38,25 @@ static float scalar_dot(const float *a, const float *b, size_t n)
     return sum;
 }
 
-static void scalar_dots(const float *q, const float *k, size_t ld, size_t n, size_t hd,
-                        float *out)
+static void scalar_dots(const float *q, size_t nq, const float *kt, size_t ldk, size_t nk,
+                        size_t hd, float *s, size_t lds)
 {
-    for (size_t t = 0; t < n; t++)
-        out[t] = scalar_dot(q, k + t * ld, hd);
+    for (size_t m = 0; m < nq; m++)
+        for (size_t t = 0; t < nk; t++) {
+            float sum = 0;
+            for (size_t i = 0; i < hd; i++)
+                sum += q[m * hd + i] * kt[i * ldk + t];
+            s[m * lds + t] = sum;
+        }
 }
 
-static void scalar_wsum(float *out, const float *p, const float *v, size_t ld, size_t n,
-                        size_t hd)
+static void scalar_wsum(float *out, size_t nq, const float *p, size_t ldp, const float *v,
+                        size_t ldv, size_t nk, size_t hd)
 {
-    for (size_t t = 0; t < n; t++)
-        for (size_t i = 0; i < hd; i++)
-            out[i] += p[t] * v[t * ld + i];
+    for (size_t m = 0; m < nq; m++)
+        for (size_t t = 0; t < nk; t++)
+            for (size_t i = 0; i < hd; i++)
+                out[m * hd + i] += p[m * ldp + t] * v[t * ldv + i];
 }
 
 float rmb_exp_sum_ref(float *p, size_t n, float max)

@@ -34,12 +34,19 @@ typedef struct rmb_kernels {
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
     float (*dot)(const float *a, const float *b, size_t n);
-    /* Attention, per query row.  out[t] = dot(q, k + t * ld, hd) for t < n,
-     * each exactly as dot computes it. */
-    void (*dots)(const float *q, const float *k, size_t ld, size_t n, size_t hd, float *out);
-    /* out[i] += p[t] * v[t * ld + i] for t < n in order, i < hd: the
-     * probability-weighted values. */
-    void (*wsum)(float *out, const float *p, const float *v, size_t ld, size_t n, size_t hd);
+    /* Blocked attention: many query rows (of one kv head) against a run of
+     * keys, so that each key is loaded once for all of them.  Every result
+     * element is computed by the same operations whatever nq, nk and the
+     * split of a run into calls, so a row's attention does not depend on the
+     * rows it is batched with.
+     * dots: s[m * lds + t] = sum over i < hd, in order, of q[m * hd + i] *
+     * kt[i * ldk + t], for m < nq, t < nk (the keys given transposed). */
+    void (*dots)(const float *q, size_t nq, const float *kt, size_t ldk, size_t nk, size_t hd,
+                 float *s, size_t lds);
+    /* wsum: out[m * hd + i] += p[m * ldp + t] * v[t * ldv + i] for t < nk in
+     * order, m < nq, i < hd: the probability-weighted values. */
+    void (*wsum)(float *out, size_t nq, const float *p, size_t ldp, const float *v, size_t ldv,
+                 size_t nk, size_t hd);
     /* p[t] = exp(p[t] - max) for t < n; returns their sum.  The SIMD sets use
      * a polynomial within 2 ulp of expf. */
     float (*exp_sum)(float *p, size_t n, float max);

@@ -76,25 +76,86 @@ TARGET static float dot(const float *a, const float *b, size_t n)
     return sum;
 }
 
-TARGET static void dots(const float *q, const float *k, size_t ld, size_t n, size_t hd,
-                        float *out)
+/* ---- blocked attention ---- */
+
+/* The first `left` lanes (all for left >= 8), for maskload and maskstore. */
+INLINE __m256i lanes(size_t left)
 {
-    for (size_t t = 0; t < n; t++)
-        out[t] = dot(q, k + t * ld, hd);
+    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    return _mm256_loadu_si256((const __m256i *)(ones + 8 - rmb_min_size(left, 8)));
 }
 
-TARGET static void wsum(float *out, const float *p, const float *v, size_t ld, size_t n,
-                        size_t hd)
+/* As the AVX-512 set: each score a chain of FMAs in its own lane, 4 query
+ * rows x 16 keys (2 vectors) at a time, tails masked so that every key
+ * takes the same path; wsum over strips of ATTN_KEYS keys, 4 query rows x
+ * 16 output columns at a time. */
+#define DOTS_ROWS 4
+#define WSUM_ROWS 4
+#define ATTN_KEYS 32
+
+TARGET static void dots(const float *q, size_t nq, const float *kt, size_t ldk, size_t nk,
+                        size_t hd, float *s, size_t lds)
 {
-    size_t n8 = hd & ~(size_t)7;
-    for (size_t t = 0; t < n; t++) {
-        const float *x = v + t * ld;
-        __m256 av = _mm256_set1_ps(p[t]);
-        for (size_t i = 0; i < n8; i += 8)
-            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i),
-                                                      _mm256_loadu_ps(out + i)));
-        for (size_t i = n8; i < hd; i++)
-            out[i] += p[t] * x[i];
+    for (size_t t = 0; t < nk; t += 16) {
+        __m256i m0 = lanes(nk - t), m1 = lanes(nk - t > 8 ? nk - t - 8 : 0);
+        for (size_t r = 0; r < nq; r += DOTS_ROWS) {
+            const float *qr[DOTS_ROWS];
+            __m256 acc[DOTS_ROWS][2];
+            for (int j = 0; j < DOTS_ROWS; j++) {
+                qr[j] = q + rmb_min_size(r + (size_t)j, nq - 1) * hd;
+                acc[j][0] = acc[j][1] = _mm256_setzero_ps();
+            }
+            for (size_t i = 0; i < hd; i++) {
+                const float *k = kt + i * ldk + t;
+                __m256 k0 = _mm256_maskload_ps(k, m0), k1 = _mm256_maskload_ps(k + 8, m1);
+                for (int j = 0; j < DOTS_ROWS; j++) {
+                    __m256 b = _mm256_set1_ps(qr[j][i]);
+                    acc[j][0] = _mm256_fmadd_ps(b, k0, acc[j][0]);
+                    acc[j][1] = _mm256_fmadd_ps(b, k1, acc[j][1]);
+                }
+            }
+            for (int j = 0; j < DOTS_ROWS; j++)
+                if (r + (size_t)j < nq) {
+                    _mm256_maskstore_ps(s + (r + (size_t)j) * lds + t, m0, acc[j][0]);
+                    _mm256_maskstore_ps(s + (r + (size_t)j) * lds + t + 8, m1, acc[j][1]);
+                }
+        }
+    }
+}
+
+TARGET static void wsum(float *out, size_t nq, const float *p, size_t ldp, const float *v,
+                        size_t ldv, size_t nk, size_t hd)
+{
+    for (size_t t0 = 0; t0 < nk; t0 += ATTN_KEYS) {
+        size_t nt = rmb_min_size(ATTN_KEYS, nk - t0);
+        for (size_t r = 0; r < nq; r += WSUM_ROWS)
+            for (size_t i = 0; i < hd; i += 16) {
+                __m256i m0 = lanes(hd - i), m1 = lanes(hd - i > 8 ? hd - i - 8 : 0);
+                const float *pr[WSUM_ROWS];
+                float *o[WSUM_ROWS];
+                __m256 acc[WSUM_ROWS][2];
+                for (int j = 0; j < WSUM_ROWS; j++) {
+                    size_t row = rmb_min_size(r + (size_t)j, nq - 1);
+                    pr[j] = p + row * ldp + t0;
+                    o[j] = out + row * hd + i;
+                    acc[j][0] = _mm256_maskload_ps(o[j], m0);
+                    acc[j][1] = _mm256_maskload_ps(o[j] + 8, m1);
+                }
+                for (size_t t = 0; t < nt; t++) {
+                    const float *x = v + (t0 + t) * ldv + i;
+                    __m256 x0 = _mm256_maskload_ps(x, m0), x1 = _mm256_maskload_ps(x + 8, m1);
+                    for (int j = 0; j < WSUM_ROWS; j++) {
+                        __m256 b = _mm256_set1_ps(pr[j][t]);
+                        acc[j][0] = _mm256_fmadd_ps(b, x0, acc[j][0]);
+                        acc[j][1] = _mm256_fmadd_ps(b, x1, acc[j][1]);
+                    }
+                }
+                for (int j = 0; j < WSUM_ROWS; j++)
+                    if (r + (size_t)j < nq) {
+                        _mm256_maskstore_ps(o[j], m0, acc[j][0]);
+                        _mm256_maskstore_ps(o[j] + 8, m1, acc[j][1]);
+                    }
+            }
     }
 }
 

@@ -144,51 +144,103 @@ TARGET static float dot(const float *a, const float *b, size_t n)
     return _mm512_reduce_add_ps(acc);
 }
 
-/* Four keys at a time share the query's loads; each key's sum is the
- * same chain of FMAs as dot's. */
-TARGET static void dots(const float *q, const float *k, size_t ld, size_t n, size_t hd,
-                        float *out)
+/* ---- blocked attention ---- */
+
+/* Keys per strip of dots and wsum: a strip (ATTN_KEYS x hd floats) stays in
+ * L1 while every query row passes over it, and the first pass over a strip
+ * prefetches the next (a head's keys outgrow L2 on long sequences, and the
+ * hardware prefetchers do not follow the strided rows). */
+#define ATTN_KEYS 32
+
+INLINE void prefetch_lines(const float *p, size_t floats)
 {
-    size_t t = 0;
-    for (; t + 4 <= n; t += 4) {
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                         _mm512_setzero_ps()};
-        for (size_t i = 0; i < hd; i += 16) {
-            __mmask16 m = tail_mask(hd - i);
-            __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
-            for (int j = 0; j < 4; j++)
-                acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k + (t + (size_t)j) * ld + i),
-                                         acc[j]);
+    for (size_t i = 0; i < floats; i += 16)
+        _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
+}
+/* Query rows per pass of dots: 8 rows x 2 vectors of keys accumulate in
+ * registers; per step 2 key loads and 8 broadcasts feed 16 FMAs. */
+#define DOTS_ROWS 8
+
+/* Each score is a chain of FMAs over i in its own lane: no horizontal
+ * sums, and nothing depends on the other rows or keys of the call. */
+TARGET static void dots(const float *q, size_t nq, const float *kt, size_t ldk, size_t nk,
+                        size_t hd, float *s, size_t lds)
+{
+    for (size_t t = 0; t < nk; t += ATTN_KEYS) {
+        __mmask16 m0 = tail_mask(nk - t), m1 = tail_mask(nk - t > 16 ? nk - t - 16 : 0);
+        for (size_t r = 0; r < nq; r += DOTS_ROWS) {
+            const float *qr[DOTS_ROWS];
+            __m512 acc[DOTS_ROWS][2];
+            for (int j = 0; j < DOTS_ROWS; j++) {
+                qr[j] = q + rmb_min_size(r + (size_t)j, nq - 1) * hd;
+                acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+            }
+            for (size_t i = 0; i < hd; i++) {
+                const float *k = kt + i * ldk + t;
+                if (r == 0 && t + 2 * ATTN_KEYS < nk)
+                    prefetch_lines(k + 2 * ATTN_KEYS, ATTN_KEYS);
+                __m512 k0 = _mm512_maskz_loadu_ps(m0, k), k1 = _mm512_maskz_loadu_ps(m1, k + 16);
+                for (int j = 0; j < DOTS_ROWS; j++) {
+                    __m512 b = _mm512_set1_ps(qr[j][i]);
+                    acc[j][0] = _mm512_fmadd_ps(b, k0, acc[j][0]);
+                    acc[j][1] = _mm512_fmadd_ps(b, k1, acc[j][1]);
+                }
+            }
+            for (int j = 0; j < DOTS_ROWS; j++)
+                if (r + (size_t)j < nq) {
+                    _mm512_mask_storeu_ps(s + (r + (size_t)j) * lds + t, m0, acc[j][0]);
+                    _mm512_mask_storeu_ps(s + (r + (size_t)j) * lds + t + 16, m1, acc[j][1]);
+                }
         }
-        for (int j = 0; j < 4; j++)
-            out[t + (size_t)j] = _mm512_reduce_add_ps(acc[j]);
     }
-    for (; t < n; t++)
-        out[t] = dot(q, k + t * ld, hd);
 }
 
-/* 128 output columns stay in registers over every t. */
-TARGET static void wsum(float *out, const float *p, const float *v, size_t ld, size_t n,
-                        size_t hd)
+/* Query rows x output columns per pass of wsum: 4 x 64 accumulate in
+ * registers; per key 4 value loads and 4 broadcasts feed 16 FMAs. */
+#define WSUM_ROWS 4
+#define WSUM_COLS 64
+
+TARGET static void wsum(float *out, size_t nq, const float *p, size_t ldp, const float *v,
+                        size_t ldv, size_t nk, size_t hd)
 {
-    for (size_t i0 = 0; i0 < hd; i0 += 128) {
-        size_t w = rmb_min_size(128, hd - i0);
-        __m512 acc[8];
-        __mmask16 m[8];
-        for (int j = 0; j < 8; j++) {
-            m[j] = tail_mask(w > (size_t)j * 16 ? w - (size_t)j * 16 : 0);
-            acc[j] = _mm512_maskz_loadu_ps(m[j], out + i0 + (size_t)j * 16);
-        }
-        for (size_t t = 0; t < n; t++) {
-            __m512 pv = _mm512_set1_ps(p[t]);
-            const float *x = v + t * ld + i0;
-            for (int j = 0; j < 8; j++)
-                acc[j] = _mm512_fmadd_ps(pv, _mm512_maskz_loadu_ps(m[j], x + j * 16), acc[j]);
-        }
-        for (int j = 0; j < 8; j++)
-            _mm512_mask_storeu_ps(out + i0 + (size_t)j * 16, m[j], acc[j]);
+    for (size_t t0 = 0; t0 < nk; t0 += ATTN_KEYS) {
+        size_t nt = rmb_min_size(ATTN_KEYS, nk - t0);
+        for (size_t r = 0; r < nq; r += WSUM_ROWS)
+            for (size_t i0 = 0; i0 < hd; i0 += WSUM_COLS) {
+                const float *pr[WSUM_ROWS];
+                float *o[WSUM_ROWS];
+                __m512 acc[WSUM_ROWS][4];
+                __mmask16 m[4];
+                for (int c = 0; c < 4; c++)
+                    m[c] = tail_mask(hd - i0 > (size_t)c * 16 ? hd - i0 - (size_t)c * 16 : 0);
+                for (int j = 0; j < WSUM_ROWS; j++) {
+                    size_t row = rmb_min_size(r + (size_t)j, nq - 1);
+                    pr[j] = p + row * ldp + t0;
+                    o[j] = out + row * hd + i0;
+                    for (int c = 0; c < 4; c++)
+                        acc[j][c] = _mm512_maskz_loadu_ps(m[c], o[j] + c * 16);
+                }
+                for (size_t t = 0; t < nt; t++) {
+                    const float *x = v + (t0 + t) * ldv + i0;
+                    if (r == 0 && t0 + ATTN_KEYS + t < nk)
+                        prefetch_lines(x + ATTN_KEYS * ldv, rmb_min_size(WSUM_COLS, hd - i0));
+                    __m512 xv[4];
+                    for (int c = 0; c < 4; c++)
+                        xv[c] = _mm512_maskz_loadu_ps(m[c], x + c * 16);
+                    for (int j = 0; j < WSUM_ROWS; j++) {
+                        __m512 b = _mm512_set1_ps(pr[j][t]);
+                        for (int c = 0; c < 4; c++)
+                            acc[j][c] = _mm512_fmadd_ps(b, xv[c], acc[j][c]);
+                    }
+                }
+                for (int j = 0; j < WSUM_ROWS; j++)
+                    for (int c = 0; r + (size_t)j < nq && c < 4; c++)
+                        _mm512_mask_storeu_ps(o[j] + c * 16, m[c], acc[j][c]);
+            }
     }
 }
+
+/* ---- softmax and activation ---- */
 
 /* exp(x) (for x <= 88; meant for x <= 0): x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial
  * for e^r (Cephes' expf coefficients), scaled by 2^n with vscalefps (which

@@ -193,34 +193,89 @@ static void test_gemm_bf16(void)
     CHECK(isnan(rmb_from_bf16(rmb_to_bf16(NAN))));
 }
 
-/* dot, dots and wsum against the scalar set, exp_sum and silu_mul against
- * expf. */
+/* Blocked attention of one set on one shape: dots and wsum for NQ rows
+ * against nk keys, against a double-precision sum (relative to the sum of
+ * |terms|), and bit for bit against the same rows computed one at a time
+ * over the keys cut in three runs, as a row packed with others must
+ * compute what it computes alone. */
+#define NQ 11
+#define LDK 53 /* the transposed keys' row length, past nk */
+#define LDV 150
+
+static int check_blocked(const rmb_kernels *k, size_t hd, size_t nk)
+{
+    unsigned state = (unsigned)(hd * 7 + nk);
+    float *q = malloc(NQ * hd * sizeof *q), *kt = malloc(hd * LDK * sizeof *kt),
+          *v = malloc(nk * LDV * sizeof *v), *s = malloc(NQ * LDK * sizeof *s),
+          *one = malloc(LDK * sizeof *one), *o = malloc(NQ * hd * sizeof *o),
+          *o1 = malloc(hd * sizeof *o1), *o0 = malloc(NQ * hd * sizeof *o0);
+    for (size_t i = 0; i < NQ * hd; i++)
+        q[i] = frand(&state), o0[i] = o[i] = frand(&state);
+    for (size_t i = 0; i < hd * LDK; i++)
+        kt[i] = frand(&state);
+    for (size_t i = 0; i < nk * LDV; i++)
+        v[i] = frand(&state);
+    int bad = 0;
+    k->dots(q, NQ, kt, LDK, nk, hd, s, LDK);
+    k->wsum(o, NQ, s, LDK, v, LDV, nk, hd); /* the scores serve as weights */
+    size_t cut1 = nk / 3, cut2 = nk - nk / 5;
+    for (size_t m = 0; m < NQ; m++) {
+        for (size_t t = 0; t < nk; t++) {
+            double want = 0, scale = 0;
+            for (size_t i = 0; i < hd; i++) {
+                want += (double)q[m * hd + i] * kt[i * LDK + t];
+                scale += fabs((double)q[m * hd + i] * kt[i * LDK + t]);
+            }
+            bad += !(fabs(s[m * LDK + t] - want) <= 1e-5 * scale + 1e-30);
+        }
+        for (size_t i = 0; i < hd; i++) {
+            double want = o0[m * hd + i], scale = fabs(want);
+            for (size_t t = 0; t < nk; t++) {
+                want += (double)s[m * LDK + t] * v[t * LDV + i];
+                scale += fabs((double)s[m * LDK + t] * v[t * LDV + i]);
+            }
+            bad += !(fabs(o[m * hd + i] - want) <= 1e-5 * scale + 1e-30);
+        }
+        size_t cuts[4] = {0, cut1, cut2, nk};
+        memcpy(o1, o0 + m * hd, hd * sizeof *o1);
+        for (int c = 0; c < 3; c++) {
+            size_t c0 = cuts[c], n = cuts[c + 1] - c0;
+            k->dots(q + m * hd, 1, kt + c0, LDK, n, hd, one + c0, LDK);
+            k->wsum(o1, 1, s + m * LDK + c0, LDK, v + c0 * LDV, LDV, n, hd);
+        }
+        bad += memcmp(one, s + m * LDK, nk * sizeof *one) != 0;
+        bad += memcmp(o1, o + m * hd, hd * sizeof *o1) != 0;
+    }
+    if (bad)
+        fprintf(stderr, "%s attention hd=%zu nk=%zu: %d bad\n", k->name, hd, nk, bad);
+    free(q), free(kt), free(v), free(s), free(one), free(o), free(o1), free(o0);
+    return bad;
+}
+
+static void test_blocked_attention(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    static const size_t shapes[][2] = {{1, 1}, {16, 7}, {17, 33}, {64, 48}, {77, 17},
+                                       {128, 45}, {130, 32}};
+    for (size_t i = 0; i < count; i++)
+        for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+            CHECK_EQ_INT(check_blocked(list[i], shapes[sh][0], shapes[sh][1]), 0);
+}
+
+/* dot against the scalar set, exp_sum and silu_mul against expf. */
 static void test_attention_kernels(void)
 {
     size_t count;
     const rmb_kernels *const *list = rmb_kernels_available(&count);
     unsigned state = 99;
-    float a[77], b[7 * 80], y0[77], y1[77], p[77], e0[77], e1[77];
+    float a[77], b[77], p[77], e0[77], e1[77];
     for (int i = 0; i < 77; i++)
-        a[i] = frand(&state), y0[i] = y1[i] = frand(&state), p[i] = frand(&state);
-    for (int i = 0; i < 7 * 80; i++)
-        b[i] = frand(&state);
+        a[i] = frand(&state), b[i] = frand(&state), p[i] = frand(&state);
     const rmb_kernels *scalar = list[count - 1];
     for (size_t i = 0; i < count; i++)
         for (size_t n = 0; n <= 77; n += 11) {
             CHECK_NEAR(list[i]->dot(a, b, n), scalar->dot(a, b, n), 1e-5);
-            float d[7];
-            list[i]->dots(a, b, 80, 7, n, d); /* 7 keys: a group of 4 and a tail */
-            for (size_t t = 0; t < 7; t++)
-                CHECK(d[t] == list[i]->dot(a, b + t * 80, n));
-            memcpy(y0, y1, sizeof y0);
-            list[i]->wsum(y0, p, b, 80, 7, n);
-            for (size_t j = 0; j < 77; j++) {
-                float want = y1[j];
-                for (size_t t = 0; j < n && t < 7; t++)
-                    want += p[t] * b[t * 80 + j];
-                CHECK_NEAR(y0[j], want, 1e-5);
-            }
             for (size_t j = 0; j < n; j++)
                 e0[j] = e1[j] = 40.0f * a[j] - (float)j; /* down to e^-116: underflow */
             float s0 = list[i]->exp_sum(e0, n, 3.0f), s1 = rmb_exp_sum_ref(e1, n, 3.0f);
@@ -253,4 +308,4 @@ static void test_cleanup(void)
     free((void *)transpose(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_attention_kernels, test_f16_widening, test_cleanup)
+TEST_MAIN(test_gemm, test_gemm_bf16, test_blocked_attention, test_attention_kernels, test_f16_widening, test_cleanup)
