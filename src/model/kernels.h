@@ -32,6 +32,23 @@ typedef struct rmb_kernels {
      * scalar reference). */
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
+    /* The int8 compute path for Q8_0 weights: activations quantized per
+     * token in blocks of 32 along k (rmb_quantize_q8), then
+     *     y[t][j] = sum over blocks b, in order, of
+     *               fmaf(xd[t][b] * d_w[j][b], (float)isum, partial)
+     * where isum = sum over the block of q_x * q_w in int32 (exact; so is its
+     * float).  xq holds q_x + 128 (unsigned, for vpdpbusd) in quads,
+     * quad-major: xq[((i / 4) * nt + t) * 4 + i % 4] for element i of token
+     * t; xd[b * nt + t] is token t's scale of block b.  Every set computes
+     * exactly the reference's arithmetic, so results are bit-identical. */
+    void (*gemm_q8)(const uint8_t *xq, const float *xd, size_t nt, size_t k, const void *w,
+                    size_t j0, size_t j1, float *y, size_t ldy);
+    /* Blocks [b0, b1) of every token quantized into xq and xd (as above):
+     * per block d = max |x| / 127 and q = x / d rounded half away from zero
+     * (roundf), d kept in fp32; q = 0 where d is 0; a block holding inf or
+     * NaN gets d = NaN (and q = 0), so the outputs it feeds are NaN. */
+    void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1, uint8_t *xq,
+                        float *xd);
     float (*dot)(const float *a, const float *b, size_t n);
     /* Attention, per query row.  out[t] = dot(q, k + t * ld, hd) for t < n,
      * each exactly as dot computes it. */
@@ -55,7 +72,10 @@ const rmb_kernels *rmb_kernels_find(const char *name);
 /* Instruction-set variants (defined in kernels_<isa>.c). */
 extern const rmb_kernels rmb_kernels_avx2;
 extern const rmb_kernels rmb_kernels_avx512;
-/* The same with the bf16 product in AVX512-BF16 (vdpbf16ps), when the CPU has it. */
+/* The same with the int8 product in AVX512-VNNI (vpdpbusd), when the CPU
+ * has it; and with the bf16 product in AVX512-BF16 (vdpbf16ps) too, for
+ * CPUs that have both (every CPU with AVX512-BF16 so far has VNNI). */
+extern const rmb_kernels rmb_kernels_avx512_vnni;
 extern const rmb_kernels rmb_kernels_avx512_bf16;
 
 /* Defines `static void name(...)` with gemm_rows' signature, stepping a
@@ -98,6 +118,18 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
  * workspace for the bf16 pairs, reused as rmb_gemm reuses xt. */
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                    const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse);
+
+/* rmb_gemm for the int8 compute path (w Q8_0, k a multiple of 32); work
+ * holds the quantized activations, at least nt * k * 9 / 8 bytes (4-byte
+ * aligned), reused as rmb_gemm reuses xt. */
+void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                 const void *w, size_t n, float *y, void *work, bool reuse);
+
+/* The scalar references of gemm_q8 and quantize_q8: the specification. */
+void rmb_gemm_q8_ref(const uint8_t *xq, const float *xd, size_t nt, size_t k, const void *w,
+                     size_t j0, size_t j1, float *y, size_t ldy);
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1, uint8_t *xq,
+                         float *xd);
 
 /* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */
 float rmb_exp_sum_ref(float *p, size_t n, float max);

@@ -3,7 +3,9 @@
  * for the tails so nothing is read past a row. */
 #include "model/kernels.h"
 
+#include <float.h>
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
@@ -72,18 +74,18 @@ TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, 
 #define XT_ROWS 8
 
 /* y[t][r] (+)= the accumulators of token t and weight row r, for the
- * tile's nt tokens and nr rows. */
-INLINE void store_tile(__m512 acc[3][XT_ROWS], size_t nt, size_t nr, float *y, size_t ldy,
+ * tile's nt tokens and nr rows; acc[v * rows + r] holds tokens 16v..16v+15
+ * of row r (rows a constant at most XT_ROWS). */
+INLINE void store_tile(const __m512 *acc, int rows, size_t nt, size_t nr, float *y, size_t ldy,
                        bool accumulate)
 {
-    float col[3][XT_ROWS][16];
-    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
-        for (int v = 0; v < 3; v++)
-            _mm512_storeu_ps(col[v][r], acc[v][r]);
-    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
+    float col[3 * XT_ROWS][16];
+    for (int i = 0; i < 3 * rows; i++) /* constant bounds keep acc in registers */
+        _mm512_storeu_ps(col[i], acc[i]);
+    for (size_t r = 0; r < rmb_min_size(nr, (size_t)rows); r++)
         for (size_t t = 0; t < nt; t++) {
             float *out = y + t * ldy + r;
-            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
+            *out = (accumulate ? *out : 0) + col[t / 16 * (size_t)rows + r][t % 16];
         }
 }
 
@@ -91,13 +93,13 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
                     size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const float *wr[XT_ROWS];
-    __m512 acc[3][XT_ROWS];
+    __m512 acc[3 * XT_ROWS];
     __mmask16 m[3];
     for (int v = 0; v < 3; v++) {
         size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
         m[v] = tail_mask(left);
         for (int r = 0; r < XT_ROWS; r++)
-            acc[v][r] = _mm512_setzero_ps();
+            acc[v * XT_ROWS + r] = _mm512_setzero_ps();
     }
     for (int r = 0; r < XT_ROWS; r++)
         wr[r] = panel + rmb_min_size((size_t)r, nr - 1) * PANEL_LD;
@@ -107,12 +109,12 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
                x2 = _mm512_maskz_loadu_ps(m[2], row + 32);
         for (int r = 0; r < XT_ROWS; r++) {
             __m512 b = _mm512_set1_ps(wr[r][kk]);
-            acc[0][r] = _mm512_fmadd_ps(x0, b, acc[0][r]);
-            acc[1][r] = _mm512_fmadd_ps(x1, b, acc[1][r]);
-            acc[2][r] = _mm512_fmadd_ps(x2, b, acc[2][r]);
+            acc[r] = _mm512_fmadd_ps(x0, b, acc[r]);
+            acc[XT_ROWS + r] = _mm512_fmadd_ps(x1, b, acc[XT_ROWS + r]);
+            acc[2 * XT_ROWS + r] = _mm512_fmadd_ps(x2, b, acc[2 * XT_ROWS + r]);
         }
     }
-    store_tile(acc, nt, nr, y, ldy, accumulate);
+    store_tile(acc, XT_ROWS, nt, nr, y, ldy, accumulate);
 }
 
 TARGET static void gemm_rows_xt(const float *xt, size_t nt, size_t k, const void *w,
@@ -260,13 +262,13 @@ INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np,
                            size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const unsigned char *row[XT_ROWS];
-    __m512 acc[3][XT_ROWS];
+    __m512 acc[3 * XT_ROWS];
     __mmask32 m[3];
     for (int v = 0; v < 3; v++) {
         size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
         m[v] = left >= 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (2 * left)) - 1);
         for (int r = 0; r < XT_ROWS; r++)
-            acc[v][r] = _mm512_setzero_ps();
+            acc[v * XT_ROWS + r] = _mm512_setzero_ps();
     }
     for (int r = 0; r < XT_ROWS; r++)
         row[r] = wr.base + rmb_min_size((size_t)r, nr - 1) * wr.stride;
@@ -279,12 +281,12 @@ INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np,
             int pair;
             memcpy(&pair, row[r] + 4 * p, 4);
             __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
-            acc[0][r] = _mm512_dpbf16_ps(acc[0][r], x0, b);
-            acc[1][r] = _mm512_dpbf16_ps(acc[1][r], x1, b);
-            acc[2][r] = _mm512_dpbf16_ps(acc[2][r], x2, b);
+            acc[r] = _mm512_dpbf16_ps(acc[r], x0, b);
+            acc[XT_ROWS + r] = _mm512_dpbf16_ps(acc[XT_ROWS + r], x1, b);
+            acc[2 * XT_ROWS + r] = _mm512_dpbf16_ps(acc[2 * XT_ROWS + r], x2, b);
         }
     }
-    store_tile(acc, nt, nr, y, ldy, accumulate);
+    store_tile(acc, XT_ROWS, nt, nr, y, ldy, accumulate);
 }
 
 TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const void *w,
@@ -309,7 +311,167 @@ TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const
     }
 }
 
-const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, NULL, dot, dots, wsum,
-                                        exp_sum,  silu_mul};
-const rmb_kernels rmb_kernels_avx512_bf16 = {"avx512", NULL,     gemm_rows_xt, gemm_bf16, dot,
-                                             dots,     wsum,     exp_sum,      silu_mul};
+/* ---- the int8 product (AVX512-VNNI) ---- */
+
+/* quantize_q8 (AVX-512F; the VNNI-less sets use it too): each token's
+ * block as two vectors, the quotient rounded half away from zero exactly as
+ * roundf: t = trunc(v), then t + trunc(2 (v - t)), where v - t is exact. */
+INLINE __m512i quantize16(const float *x, __m512 d)
+{
+    __m512 v = _mm512_div_ps(_mm512_loadu_ps(x), d);
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_add_ps(_mm512_sub_ps(v, t), _mm512_sub_ps(v, t));
+    v = _mm512_add_ps(t, _mm512_roundscale_ps(f, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127)), _mm512_set1_ps(127));
+    return _mm512_add_epi32(_mm512_cvttps_epi32(v), _mm512_set1_epi32(128));
+}
+
+TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                               uint8_t *xq, float *xd)
+{
+    const __m512 big = _mm512_set1_ps(FLT_MAX);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t b = b0; b < b1; b++) {
+            const float *xb = x + t * k + b * 32;
+            __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(xb)),
+                   a1 = _mm512_abs_ps(_mm512_loadu_ps(xb + 16));
+            bool finite = !(_mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) |
+                            _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ));
+            float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN;
+            xd[b * nt + t] = d;
+            uint8_t u[32];
+            memset(u, 128, sizeof u);
+            if (d > 0) {
+                __m512 dv = _mm512_set1_ps(d);
+                _mm_storeu_si128((__m128i *)u, _mm512_cvtepi32_epi8(quantize16(xb, dv)));
+                _mm_storeu_si128((__m128i *)(u + 16), _mm512_cvtepi32_epi8(quantize16(xb + 16, dv)));
+            }
+            for (size_t i = 0; i < 8; i++)
+                memcpy(xq + ((b * 8 + i) * nt + t) * 4, u + 4 * i, 4);
+        }
+}
+
+#define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
+#define INLINE_VNNI TARGET_VNNI static inline __attribute__((always_inline))
+
+/* Q8_0 weights are read in place (4 quants at a time, broadcast); a panel
+ * holds what each tile needs per (row, block) besides: the scale as float,
+ * and -128 x the sum of the block's quants, which takes the activations'
+ * +128 offset back out of vpdpbusd's int32 sum.  Q8_K elements per panel
+ * keep a tile's activations (48 tokens x Q8_K bytes) in L1. */
+#define Q8_K 512
+#define Q8_BLOCKS (Q8_K / 32)
+#define Q8_BLOCK_BYTES 34
+#define Q8_ROWS 4 /* weight rows per tile: 2 x 12 accumulators + 3 activations fit 32 registers */
+
+typedef struct q8_panel {
+    float d[PANEL_ROWS][Q8_BLOCKS];
+    int32_t off[PANEL_ROWS][Q8_BLOCKS];
+} q8_panel;
+
+/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb). */
+static void pack_q8(const unsigned char *w, size_t row_bytes, size_t nr, size_t nb, q8_panel *p)
+{
+    for (size_t r = 0; r < nr; r++)
+        for (size_t b = 0; b < nb; b++) {
+            const signed char *q;
+            p->d[r][b] = rmb_q8_0_scale(w + r * row_bytes, b * 32, &q);
+            int32_t sum = 0;
+            for (int i = 0; i < 32; i++)
+                sum += q[i];
+            p->off[r][b] = -128 * sum;
+        }
+}
+
+/* acc[v * rows + r] = y[t][r] for the tile's nt tokens and nr rows: the
+ * partial sums of the previous panel, so that every output's sum runs in
+ * block order as in the reference. */
+INLINE void load_tile(__m512 *acc, int rows, size_t nt, size_t nr, const float *y, size_t ldy)
+{
+    float col[3 * XT_ROWS][16] = {{0}};
+    for (size_t r = 0; r < rmb_min_size(nr, (size_t)rows); r++)
+        for (size_t t = 0; t < nt; t++)
+            col[t / 16 * (size_t)rows + r][t % 16] = y[t * ldy + r];
+    for (int i = 0; i < 3 * rows; i++)
+        acc[i] = _mm512_loadu_ps(col[i]);
+}
+
+/* 48 tokens x Q8_ROWS weight rows over nb blocks: per block, int32 sums by
+ * vpdpbusd (16 tokens x one quad per instruction, the weight quad
+ * broadcast), then each scaled into its fp32 accumulator. */
+INLINE_VNNI void tile_q8(const uint8_t *xq, const float *xd, size_t ldx, size_t nt, size_t nb,
+                         const unsigned char *w, size_t row_bytes, const q8_panel *p, size_t r0,
+                         size_t nr, float *y, size_t ldy, bool accumulate)
+{
+    const unsigned char *wr[Q8_ROWS];
+    size_t pr[Q8_ROWS];
+    __m512 acc[3 * Q8_ROWS];
+    __mmask16 m[3];
+    for (int v = 0; v < 3; v++)
+        m[v] = tail_mask(nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0);
+    for (int r = 0; r < Q8_ROWS; r++) {
+        pr[r] = r0 + rmb_min_size((size_t)r, nr - 1);
+        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes + 2;
+    }
+    for (int i = 0; i < 3 * Q8_ROWS; i++)
+        acc[i] = _mm512_setzero_ps();
+    if (accumulate)
+        load_tile(acc, Q8_ROWS, nt, nr, y, ldy);
+    for (size_t b = 0; b < nb; b++) {
+        __m512i s[3 * Q8_ROWS];
+        for (int r = 0; r < Q8_ROWS; r++)
+            s[r] = s[Q8_ROWS + r] = s[2 * Q8_ROWS + r] = _mm512_set1_epi32(p->off[pr[r]][b]);
+        for (size_t i = 0; i < 8; i++) {
+            const uint8_t *row = xq + (b * 8 + i) * ldx * 4;
+            __m512i x[3];
+            for (int v = 0; v < 3; v++)
+                x[v] = _mm512_maskz_loadu_epi32(m[v], row + 64 * v);
+            for (int r = 0; r < Q8_ROWS; r++) {
+                int32_t quad;
+                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 4 * i, 4);
+                __m512i wq = _mm512_set1_epi32(quad);
+                for (int v = 0; v < 3; v++)
+                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], x[v], wq);
+            }
+        }
+        for (int v = 0; v < 3; v++) {
+            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + b * ldx + 16 * v);
+            for (int r = 0; r < Q8_ROWS; r++) {
+                __m512 d = _mm512_mul_ps(dx, _mm512_set1_ps(p->d[pr[r]][b]));
+                acc[v * Q8_ROWS + r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s[v * Q8_ROWS + r]),
+                                                       acc[v * Q8_ROWS + r]);
+            }
+        }
+    }
+    store_tile(acc, Q8_ROWS, nt, nr, y, ldy, false);
+}
+
+TARGET_VNNI static void gemm_q8(const uint8_t *xq, const float *xd, size_t nt, size_t k,
+                                const void *w, size_t j0, size_t j1, float *y, size_t ldy)
+{
+    q8_panel p;
+    size_t row_bytes = k / 32 * Q8_BLOCK_BYTES;
+    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
+        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
+        for (size_t k0 = 0; k0 < k; k0 += Q8_K) {
+            size_t nb = rmb_min_size(Q8_K, k - k0) / 32;
+            const unsigned char *wb =
+                (const unsigned char *)w + jb * row_bytes + k0 / 32 * Q8_BLOCK_BYTES;
+            pack_q8(wb, row_bytes, nr, nb, &p);
+            for (size_t t = 0; t < nt; t += XT_TOKENS)
+                for (size_t j = 0; j < nr; j += Q8_ROWS)
+                    tile_q8(xq + (k0 / 4 * nt + t) * 4, xd + k0 / 32 * nt + t, nt,
+                            rmb_min_size(nt - t, XT_TOKENS), nb, wb + j * row_bytes, row_bytes, &p,
+                            j, rmb_min_size(nr - j, Q8_ROWS), y + t * ldy + jb + j, ldy, k0 > 0);
+        }
+    }
+}
+
+const rmb_kernels rmb_kernels_avx512 = {
+    "avx512", NULL, gemm_rows_xt, NULL, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
+    exp_sum,  silu_mul};
+const rmb_kernels rmb_kernels_avx512_vnni = {
+    "avx512", NULL, gemm_rows_xt, NULL, gemm_q8, quantize_q8, dot, dots, wsum, exp_sum, silu_mul};
+const rmb_kernels rmb_kernels_avx512_bf16 = {
+    "avx512", NULL, gemm_rows_xt, gemm_bf16, gemm_q8, quantize_q8, dot, dots, wsum,
+    exp_sum,  silu_mul};

@@ -193,6 +193,132 @@ static void test_gemm_bf16(void)
     CHECK(isnan(rmb_from_bf16(rmb_to_bf16(NAN))));
 }
 
+/* The test's own reading of the int8 path's quantization: per token and
+ * block of 32, d = max |x| / 127 in fp32, q = roundf(x / d); row-major. */
+static void quantize_rows(const float *x, size_t nt, size_t k, int *q, float *d)
+{
+    for (size_t t = 0; t < nt; t++)
+        for (size_t b = 0; b < k / 32; b++) {
+            float amax = 0;
+            for (size_t i = b * 32; i < b * 32 + 32; i++)
+                amax = fmaxf(amax, fabsf(x[t * k + i]));
+            float s = d[t * (k / 32) + b] = amax / 127.0f;
+            for (size_t i = b * 32; i < b * 32 + 32; i++)
+                q[t * k + i] = s > 0 ? (int)lroundf(x[t * k + i] / s) : 0;
+        }
+}
+
+/* quantize_q8 of set kern against quantize_rows: the same bytes and scales
+ * in the quad-major layout; returns the mismatches. */
+static int check_quantize(const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                          uint8_t *xq, float *xd)
+{
+    int *q = malloc(nt * k * sizeof *q), bad = 0;
+    float *d = malloc(nt * k / 32 * sizeof *d);
+    quantize_rows(x, nt, k, q, d);
+    memset(xq, 0, nt * k);
+    kern->quantize_q8(x, nt, k, 0, k / 32, xq, xd);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t i = 0; i < k; i++) {
+            bad += xq[((i / 4) * nt + t) * 4 + i % 4] != q[t * k + i] + 128;
+            bad += i % 32 == 0 && xd[i / 32 * nt + t] != d[t * (k / 32) + i / 32];
+        }
+    free(q), free(d);
+    return bad;
+}
+
+/* The int8 product: every set's quantization against the test's own; the
+ * scalar reference against a double-precision sum of d_x d_w q_x q_w from
+ * the row-major quants; every set's gemm_q8 and the driver (2 threads)
+ * bit-identical to the reference, which they compute exactly. */
+static void check_gemm_q8(const rmb_kernels *kern, size_t nt, size_t kk, size_t n)
+{
+    unsigned state = (unsigned)(nt * 37 + kk * 11 + n);
+    float *x = malloc(nt * kk * sizeof *x), *y = malloc(nt * n * sizeof *y),
+          *ref = malloc(nt * n * sizeof *ref), *xd = malloc(nt * kk / 32 * sizeof *xd),
+          *d = malloc(nt * kk / 32 * sizeof *d);
+    uint8_t *xq = malloc(nt * kk), *work = malloc(nt * kk * 9 / 8 + 4);
+    int *q = malloc(nt * kk * sizeof *q);
+    for (size_t i = 0; i < nt * kk; i++) /* token scales from 1e-3 to 10 */
+        x[i] = frand(&state) * powf(10.0f, (float)(i / kk % 5) - 3.0f);
+    for (size_t i = 0; i < 32 && nt * kk >= 64; i++) /* a block of zeros */
+        x[32 + i] = 0;
+    unsigned char *w = make_weights(RMB_DT_Q8_0, n * kk, &state);
+    int bad = check_quantize(kern, x, nt, kk, xq, xd);
+    rmb_gemm_q8_ref(xq, xd, nt, kk, w, 0, n, ref, n);
+    quantize_rows(x, nt, kk, q, d);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t j = 0; j < n; j++) {
+            double exact = 0, scale = 0;
+            for (size_t b = 0; b < kk / 32; b++) {
+                const unsigned char *blk = w + (j * kk / 32 + b) * 34;
+                uint16_t h;
+                memcpy(&h, blk, 2);
+                double isum = 0;
+                for (size_t i = 0; i < 32; i++)
+                    isum += q[t * kk + b * 32 + i] * (double)(signed char)blk[2 + i];
+                exact += (double)d[t * (kk / 32) + b] * rmb_load_f16(h) * isum;
+                scale += fabs((double)d[t * (kk / 32) + b] * rmb_load_f16(h) * isum);
+            }
+            bad += !(fabs(ref[t * n + j] - exact) <= 1e-6 * scale + 1e-30);
+        }
+    for (size_t i = 0; i < nt * n; i++)
+        y[i] = -12345.0f;
+    kern->gemm_q8(xq, xd, nt, kk, w, 1, n, y, n);
+    for (size_t t = 0; t < nt; t++) {
+        bad += y[t * n] != -12345.0f;
+        for (size_t j = 1; j < n; j++)
+            bad += y[t * n + j] != ref[t * n + j];
+    }
+    rmb_pool *pool;
+    rmb_error err;
+    CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
+    rmb_gemm_q8(pool, kern, x, nt, kk, w, n, y, work, false);
+    rmb_pool_destroy(pool);
+    for (size_t i = 0; i < nt * n; i++)
+        bad += y[i] != ref[i];
+    if (bad)
+        fprintf(stderr, "%s gemm_q8 nt=%zu k=%zu n=%zu: %d bad\n", kern->name, nt, kk, n, bad);
+    CHECK_EQ_INT(bad, 0);
+    free(x), free(y), free(ref), free(xd), free(d), free(xq), free(work), free(q), free(w);
+}
+
+/* Rounding half away from zero, the clamp, zero blocks, and inf or NaN
+ * making the block's scale NaN and its quants 0. */
+static void check_quantize_edges(const rmb_kernels *kern)
+{
+    float x[5 * 32] = {127.0f, 2.5f, -2.5f, 0.5f, -0.49999997f, 126.5f, -127.0f, 1.4999999f};
+    x[64] = INFINITY, x[96] = NAN, x[97] = 5.0f;
+    for (int i = 0; i < 32; i++) /* subnormal: amax / 127 rounds to 2^-149 */
+        x[128 + i] = (float)(i + 159) * 0x1p-149f;
+    uint8_t xq[5 * 32];
+    float xd[5];
+    kern->quantize_q8(x, 1, 5 * 32, 0, 5, xq, xd);
+    static const int want[8] = {127, 3, -3, 1, 0, 127, -127, 1};
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ_INT(xq[i] - 128, want[i]);
+    CHECK(xd[0] == 1.0f && xd[1] == 0.0f && isnan(xd[2]) && isnan(xd[3]));
+    CHECK(xd[4] == 0x1p-149f);
+    for (int i = 32; i < 128; i++)
+        CHECK_EQ_INT(xq[i], 128);
+    CHECK_EQ_INT(xq[128] - 128, 127); /* 159 x 2^-149 / 2^-149, clamped */
+}
+
+static void test_gemm_q8(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    static const size_t nts[] = {1, 3, 17, 49, 97}, ks[] = {32, 64, 1056, 2080},
+                        ns[] = {1, 5, 19, 70};
+    for (size_t i = 0; i < count; i++) {
+        check_quantize_edges(list[i]);
+        for (size_t a = 0; a < 5; a++)
+            for (size_t b = 0; b < 4; b++)
+                for (size_t c = 0; c < 4; c++)
+                    check_gemm_q8(list[i], nts[a], ks[b], ns[c]);
+    }
+}
+
 /* dot, dots and wsum against the scalar set, exp_sum and silu_mul against
  * expf. */
 static void test_attention_kernels(void)
@@ -253,4 +379,4 @@ static void test_cleanup(void)
     free((void *)transpose(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_attention_kernels, test_f16_widening, test_cleanup)
+TEST_MAIN(test_gemm, test_gemm_bf16, test_gemm_q8, test_attention_kernels, test_f16_widening, test_cleanup)
