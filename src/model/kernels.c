@@ -31,8 +31,8 @@ void rmb_gemm_bf16_ref(const uint16_t *xp, size_t nt, size_t k, const void *w, r
         }
 }
 
-void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1, uint8_t *xq,
-                         float *xd)
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                         const rmb_q8_acts *out)
 {
     for (size_t t = 0; t < nt; t++)
         for (size_t b = b0; b < b1; b++) {
@@ -45,18 +45,19 @@ void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t 
                 amax = a > amax ? a : amax;
             }
             float d = finite ? amax / 127 : NAN;
-            xd[b * nt + t] = d;
-            /* The clamp matters only for subnormal blocks, where amax / 127
-             * loses precision and x / d can pass 127. */
+            int32_t sum = 0;
             for (size_t i = 0; i < 32; i++) {
                 float v = d > 0 ? fminf(fmaxf(roundf(xb[i] / d), -127), 127) : 0;
-                xq[((b * 8 + i / 4) * nt + t) * 4 + i % 4] = (uint8_t)((int)v + 128);
+                out->q[rmb_q8_at(nt, k, t, b * 32 + i)] = (int8_t)v;
+                sum += (int32_t)v;
             }
+            out->d[rmb_q8_block_at(nt, k, t, b)] = d;
+            out->off[rmb_q8_block_at(nt, k, t, b)] = -128 * sum;
         }
 }
 
-void rmb_gemm_q8_ref(const uint8_t *xq, const float *xd, size_t nt, size_t k, const void *w,
-                     size_t j0, size_t j1, float *y, size_t ldy)
+void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
+                     size_t j1, float *y, size_t ldy)
 {
     for (size_t t = 0; t < nt; t++)
         for (size_t j = j0; j < j1; j++) {
@@ -66,8 +67,8 @@ void rmb_gemm_q8_ref(const uint8_t *xq, const float *xd, size_t nt, size_t k, co
                 float dw = rmb_q8_0_scale(w, j * k + b * 32, &q);
                 int32_t isum = 0;
                 for (size_t i = 0; i < 32; i++)
-                    isum += (xq[((b * 8 + i / 4) * nt + t) * 4 + i % 4] - 128) * q[i];
-                sum = fmaf(xd[b * nt + t] * dw, (float)isum, sum);
+                    isum += x->q[rmb_q8_at(nt, k, t, b * 32 + i)] * q[i];
+                sum = fmaf(x->d[rmb_q8_block_at(nt, k, t, b)] * dw, (float)isum, sum);
             }
             y[t * ldy + j] = sum;
         }
@@ -163,8 +164,7 @@ typedef struct gemm_job {
     const rmb_kernels *kern;
     const float *x;  /* or, for gemm_rows_xt, the transposed activations */
     const uint16_t *xp; /* gemm_bf16's pairs, or NULL */
-    const uint8_t *xq;  /* gemm_q8's quantized activations and their scales, or NULL */
-    const float *xd;
+    const rmb_q8_acts *xq; /* gemm_q8's quantized activations, or NULL */
     size_t nt, k, n;
     const void *w;
     rmb_dtype dt;
@@ -177,7 +177,7 @@ static void gemm_task(void *arg, size_t task, int thread)
     const gemm_job *g = arg;
     size_t j0 = task * GEMM_COLS, j1 = j0 + GEMM_COLS < g->n ? j0 + GEMM_COLS : g->n;
     if (g->xq)
-        g->kern->gemm_q8(g->xq, g->xd, g->nt, g->k, g->w, j0, j1, g->y, g->n);
+        g->kern->gemm_q8(g->xq, g->nt, g->k, g->w, j0, j1, g->y, g->n);
     else if (g->xp)
         (g->kern->gemm_bf16 ? g->kern->gemm_bf16 : rmb_gemm_bf16_ref)(g->xp, g->nt, g->k, g->w,
                                                                       g->dt, j0, j1, g->y, g->n);
@@ -205,10 +205,10 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
               const void *w, rmb_dtype dt, size_t n, float *y, float *xt, bool reuse)
 {
     if (kern->gemm_rows_xt && !reuse) {
-        gemm_job tj = {kern, x, NULL, NULL, NULL, nt, k, 0, NULL, dt, xt};
+        gemm_job tj = {kern, x, NULL, NULL, nt, k, 0, NULL, dt, xt};
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
     }
-    gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, NULL, NULL, nt, k, n, w, dt, y};
+    gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, NULL, nt, k, n, w, dt, y};
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }
 
@@ -229,7 +229,7 @@ static void pairs_task(void *arg, size_t task, int thread)
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                    const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse)
 {
-    gemm_job g = {kern, x, xp, NULL, NULL, nt, k, n, w, dt, y};
+    gemm_job g = {kern, x, xp, NULL, nt, k, n, w, dt, y};
     if (!reuse)
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
@@ -241,14 +241,16 @@ static void quantize_task(void *arg, size_t task, int thread)
     (void)thread;
     const gemm_job *g = arg;
     size_t b0 = task * TRANSPOSE_K / 32, b1 = rmb_min_size(b0 + TRANSPOSE_K / 32, g->k / 32);
-    g->kern->quantize_q8(g->x, g->nt, g->k, b0, b1, (uint8_t *)g->xq, (float *)g->xd);
+    g->kern->quantize_q8(g->x, g->nt, g->k, b0, b1, g->xq);
 }
 
 void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                  const void *w, size_t n, float *y, void *work, bool reuse)
 {
-    uint8_t *xq = work;
-    gemm_job g = {kern, x, NULL, xq, (const float *)(xq + nt * k), nt, k, n, w, RMB_DT_Q8_0, y};
+    int8_t *q = work;
+    float *d = (float *)(q + nt * k);
+    rmb_q8_acts xq = {q, d, (int32_t *)(d + nt * k / 32)};
+    gemm_job g = {kern, x, NULL, &xq, nt, k, n, w, RMB_DT_Q8_0, y};
     if (!reuse)
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, quantize_task, &g);
     rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);

@@ -12,6 +12,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Activations quantized for the int8 path (nt tokens x k, k a multiple of
+ * 32), laid out for vpdpbusd: tokens in groups of RMB_Q8_GROUP (the last
+ * group holds the rest), each group's quants quad-major, so that a vector
+ * holds one quad (4 consecutive k) of 16 tokens: see rmb_q8_at.  Per token
+ * and block: the scale, and -128 x the sum of its quants (the SIMD kernels
+ * read the weights offset by +128 as unsigned bytes and take the offset
+ * back out with it). */
+#define RMB_Q8_GROUP 48
+typedef struct rmb_q8_acts {
+    int8_t *q;
+    float *d;     /* at rmb_q8_block_at */
+    int32_t *off; /* at rmb_q8_block_at */
+} rmb_q8_acts;
+
 typedef struct rmb_kernels {
     const char *name; /* "scalar", "avx2", "avx512" */
     /* y[t*ldy + j] = sum_k x[t*k + kk] * w[j*k + kk] for t < nt, j in [j0, j1):
@@ -32,23 +46,22 @@ typedef struct rmb_kernels {
      * scalar reference). */
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
-    /* The int8 compute path for Q8_0 weights: activations quantized per
-     * token in blocks of 32 along k (rmb_quantize_q8), then
+    /* The int8 compute path for Q8_0 weights, on activations quantized by
+     * quantize_q8 (rmb_q8_acts):
      *     y[t][j] = sum over blocks b, in order, of
-     *               fmaf(xd[t][b] * d_w[j][b], (float)isum, partial)
+     *               fmaf(d_x[t][b] * d_w[j][b], (float)isum, partial)
      * where isum = sum over the block of q_x * q_w in int32 (exact; so is its
-     * float).  xq holds q_x + 128 (unsigned, for vpdpbusd) in quads,
-     * quad-major: xq[((i / 4) * nt + t) * 4 + i % 4] for element i of token
-     * t; xd[b * nt + t] is token t's scale of block b.  Every set computes
-     * exactly the reference's arithmetic, so results are bit-identical. */
-    void (*gemm_q8)(const uint8_t *xq, const float *xd, size_t nt, size_t k, const void *w,
-                    size_t j0, size_t j1, float *y, size_t ldy);
-    /* Blocks [b0, b1) of every token quantized into xq and xd (as above):
-     * per block d = max |x| / 127 and q = x / d rounded half away from zero
-     * (roundf), d kept in fp32; q = 0 where d is 0; a block holding inf or
-     * NaN gets d = NaN (and q = 0), so the outputs it feeds are NaN. */
-    void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1, uint8_t *xq,
-                        float *xd);
+     * float).  Every set computes exactly the reference's arithmetic, so
+     * results are bit-identical. */
+    void (*gemm_q8)(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
+                    size_t j1, float *y, size_t ldy);
+    /* Blocks [b0, b1) of every token quantized into x: per block d = max
+     * |x| / 127 kept in fp32, q = x / d rounded half away from zero (roundf),
+     * clamped to +-127 (which matters only for subnormal blocks); q = 0 where
+     * d is 0; a block holding inf or NaN gets d = NaN and q = 0, so the
+     * outputs it feeds are NaN. */
+    void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                        const rmb_q8_acts *out);
     float (*dot)(const float *a, const float *b, size_t n);
     /* Attention, per query row.  out[t] = dot(q, k + t * ld, hd) for t < n,
      * each exactly as dot computes it. */
@@ -120,16 +133,38 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
                    const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse);
 
 /* rmb_gemm for the int8 compute path (w Q8_0, k a multiple of 32); work
- * holds the quantized activations, at least nt * k * 9 / 8 bytes (4-byte
- * aligned), reused as rmb_gemm reuses xt. */
+ * holds the quantized activations, nt * k * 5 / 4 bytes (4-byte aligned),
+ * reused as rmb_gemm reuses xt. */
 void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                  const void *w, size_t n, float *y, void *work, bool reuse);
 
 /* The scalar references of gemm_q8 and quantize_q8: the specification. */
-void rmb_gemm_q8_ref(const uint8_t *xq, const float *xd, size_t nt, size_t k, const void *w,
-                     size_t j0, size_t j1, float *y, size_t ldy);
-void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1, uint8_t *xq,
-                         float *xd);
+void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
+                     size_t j1, float *y, size_t ldy);
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                         const rmb_q8_acts *out);
+
+/* Where token t's group starts, and its size. */
+static inline size_t rmb_q8_group(size_t nt, size_t t, size_t *ng)
+{
+    size_t g0 = t - t % RMB_Q8_GROUP;
+    *ng = nt - g0 < RMB_Q8_GROUP ? nt - g0 : RMB_Q8_GROUP;
+    return g0;
+}
+
+/* The index in rmb_q8_acts.q of token t's element i. */
+static inline size_t rmb_q8_at(size_t nt, size_t k, size_t t, size_t i)
+{
+    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
+    return g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
+}
+
+/* The index in rmb_q8_acts.d and .off of token t's block b. */
+static inline size_t rmb_q8_block_at(size_t nt, size_t k, size_t t, size_t b)
+{
+    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
+    return g0 * (k / 32) + b * ng + t - g0;
+}
 
 /* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */
 float rmb_exp_sum_ref(float *p, size_t n, float max);

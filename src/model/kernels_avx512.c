@@ -320,14 +320,15 @@ INLINE __m512i quantize16(const float *x, __m512 d)
 {
     __m512 v = _mm512_div_ps(_mm512_loadu_ps(x), d);
     __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_add_ps(_mm512_sub_ps(v, t), _mm512_sub_ps(v, t));
-    v = _mm512_add_ps(t, _mm512_roundscale_ps(f, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+    __m512 f = _mm512_sub_ps(v, t);
+    v = _mm512_add_ps(t, _mm512_roundscale_ps(_mm512_add_ps(f, f),
+                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
     v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127)), _mm512_set1_ps(127));
-    return _mm512_add_epi32(_mm512_cvttps_epi32(v), _mm512_set1_epi32(128));
+    return _mm512_cvttps_epi32(v);
 }
 
 TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                               uint8_t *xq, float *xd)
+                               const rmb_q8_acts *out)
 {
     const __m512 big = _mm512_set1_ps(FLT_MAX);
     for (size_t t = 0; t < nt; t++)
@@ -338,132 +339,117 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
             bool finite = !(_mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) |
                             _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ));
             float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN;
-            xd[b * nt + t] = d;
-            uint8_t u[32];
-            memset(u, 128, sizeof u);
+            int8_t q[32] = {0};
+            int32_t sum = 0;
             if (d > 0) {
                 __m512 dv = _mm512_set1_ps(d);
-                _mm_storeu_si128((__m128i *)u, _mm512_cvtepi32_epi8(quantize16(xb, dv)));
-                _mm_storeu_si128((__m128i *)(u + 16), _mm512_cvtepi32_epi8(quantize16(xb + 16, dv)));
+                __m512i q0 = quantize16(xb, dv), q1 = quantize16(xb + 16, dv);
+                _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(q0));
+                _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtepi32_epi8(q1));
+                sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
             }
-            for (size_t i = 0; i < 8; i++)
-                memcpy(xq + ((b * 8 + i) * nt + t) * 4, u + 4 * i, 4);
+            for (size_t i = 0; i < 32; i += 4) /* a group's quads are contiguous */
+                memcpy(out->q + rmb_q8_at(nt, k, t, b * 32 + i), q + i, 4);
+            out->d[rmb_q8_block_at(nt, k, t, b)] = d;
+            out->off[rmb_q8_block_at(nt, k, t, b)] = -128 * sum;
         }
 }
 
 #define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
 #define INLINE_VNNI TARGET_VNNI static inline __attribute__((always_inline))
 
-/* Q8_0 weights are read in place (4 quants at a time, broadcast); a panel
- * holds what each tile needs per (row, block) besides: the scale as float,
- * and -128 x the sum of the block's quants, which takes the activations'
- * +128 offset back out of vpdpbusd's int32 sum.  Q8_K elements per panel
- * keep a tile's activations (48 tokens x Q8_K bytes) in L1. */
-#define Q8_K 512
-#define Q8_BLOCKS (Q8_K / 32)
+/* Loops over a tile's registers, unrolled so that the arrays stay in
+ * registers (too large for the compilers' own complete unrolling). */
+#define UNROLL _Pragma("GCC unroll 16")
+
 #define Q8_BLOCK_BYTES 34
-#define Q8_ROWS 4 /* weight rows per tile: 2 x 12 accumulators + 3 activations fit 32 registers */
+/* Weight rows per tile: 2 x 12 accumulators (int32 per block, fp32 over
+ * all blocks) and 3 activation vectors fit the 32 registers. */
+#define Q8_ROWS 4
 
-typedef struct q8_panel {
-    float d[PANEL_ROWS][Q8_BLOCKS];
-    int32_t off[PANEL_ROWS][Q8_BLOCKS];
-} q8_panel;
-
-/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb). */
-static void pack_q8(const unsigned char *w, size_t row_bytes, size_t nr, size_t nb, q8_panel *p)
+/* y[t][0..nr) = the accumulators of token t, for the tile's nt tokens: four
+ * rows of 16 tokens transposed by 128-bit lanes into 16 rows of 4. */
+INLINE void store_q8(const __m512 *acc, size_t nt, size_t nr, float *y, size_t ldy)
 {
-    for (size_t r = 0; r < nr; r++)
-        for (size_t b = 0; b < nb; b++) {
-            const signed char *q;
-            p->d[r][b] = rmb_q8_0_scale(w + r * row_bytes, b * 32, &q);
-            int32_t sum = 0;
-            for (int i = 0; i < 32; i++)
-                sum += q[i];
-            p->off[r][b] = -128 * sum;
-        }
+    __mmask8 cols = (__mmask8)((1u << nr) - 1);
+    for (size_t v = 0; v < 3 && v * 16 < nt; v++) {
+        const __m512 *a = acc + v * Q8_ROWS;
+        __m512 t0 = _mm512_unpacklo_ps(a[0], a[1]), t1 = _mm512_unpackhi_ps(a[0], a[1]),
+               t2 = _mm512_unpacklo_ps(a[2], a[3]), t3 = _mm512_unpackhi_ps(a[2], a[3]);
+        /* u[j], lane l: token 4l + j of rows 0..3 */
+        __m512 u[4] = {_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2))),
+                       _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2))),
+                       _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3))),
+                       _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)))};
+        float col[4][16];
+        for (int j = 0; j < 4; j++)
+            _mm512_storeu_ps(col[j], u[j]);
+        for (size_t t = v * 16; t < rmb_min_size(nt, v * 16 + 16); t++)
+            _mm_mask_storeu_ps(y + t * ldy, cols, _mm_loadu_ps(&col[t % 4][t % 16 / 4 * 4]));
+    }
 }
 
-/* acc[v * rows + r] = y[t][r] for the tile's nt tokens and nr rows: the
- * partial sums of the previous panel, so that every output's sum runs in
- * block order as in the reference. */
-INLINE void load_tile(__m512 *acc, int rows, size_t nt, size_t nr, const float *y, size_t ldy)
-{
-    float col[3 * XT_ROWS][16] = {{0}};
-    for (size_t r = 0; r < rmb_min_size(nr, (size_t)rows); r++)
-        for (size_t t = 0; t < nt; t++)
-            col[t / 16 * (size_t)rows + r][t % 16] = y[t * ldy + r];
-    for (int i = 0; i < 3 * rows; i++)
-        acc[i] = _mm512_loadu_ps(col[i]);
-}
-
-/* 48 tokens x Q8_ROWS weight rows over nb blocks: per block, int32 sums by
- * vpdpbusd (16 tokens x one quad per instruction, the weight quad
- * broadcast), then each scaled into its fp32 accumulator. */
-INLINE_VNNI void tile_q8(const uint8_t *xq, const float *xd, size_t ldx, size_t nt, size_t nb,
-                         const unsigned char *w, size_t row_bytes, const q8_panel *p, size_t r0,
-                         size_t nr, float *y, size_t ldy, bool accumulate)
+/* One group of nt <= 48 tokens x Q8_ROWS weight rows over every block:
+ * per block, int32 sums by vpdpbusd (a weight quad + 128 broadcast as
+ * unsigned bytes, times one quad of 16 tokens), which start from the
+ * activations' -128 x sum, then each scaled into its fp32 accumulator. */
+INLINE_VNNI void tile_q8(const int8_t *xq, const float *xd, const int32_t *xo, size_t nt,
+                         size_t nb, const unsigned char *w, size_t row_bytes, size_t nr, float *y,
+                         size_t ldy)
 {
     const unsigned char *wr[Q8_ROWS];
-    size_t pr[Q8_ROWS];
     __m512 acc[3 * Q8_ROWS];
     __mmask16 m[3];
-    for (int v = 0; v < 3; v++)
+    UNROLL for (int v = 0; v < 3; v++)
         m[v] = tail_mask(nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0);
-    for (int r = 0; r < Q8_ROWS; r++) {
-        pr[r] = r0 + rmb_min_size((size_t)r, nr - 1);
-        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes + 2;
-    }
-    for (int i = 0; i < 3 * Q8_ROWS; i++)
+    UNROLL for (int r = 0; r < Q8_ROWS; r++)
+        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes;
+    UNROLL for (int i = 0; i < 3 * Q8_ROWS; i++)
         acc[i] = _mm512_setzero_ps();
-    if (accumulate)
-        load_tile(acc, Q8_ROWS, nt, nr, y, ldy);
     for (size_t b = 0; b < nb; b++) {
         __m512i s[3 * Q8_ROWS];
-        for (int r = 0; r < Q8_ROWS; r++)
-            s[r] = s[Q8_ROWS + r] = s[2 * Q8_ROWS + r] = _mm512_set1_epi32(p->off[pr[r]][b]);
-        for (size_t i = 0; i < 8; i++) {
-            const uint8_t *row = xq + (b * 8 + i) * ldx * 4;
+        UNROLL for (int v = 0; v < 3; v++) {
+            __m512i o = _mm512_maskz_loadu_epi32(m[v], xo + b * nt + 16 * (size_t)v);
+            UNROLL for (int r = 0; r < Q8_ROWS; r++)
+                s[v * Q8_ROWS + r] = o;
+        }
+        const int8_t *xb = xq + b * 32 * nt;
+        UNROLL for (size_t i = 0; i < 8; i++) {
             __m512i x[3];
-            for (int v = 0; v < 3; v++)
-                x[v] = _mm512_maskz_loadu_epi32(m[v], row + 64 * v);
-            for (int r = 0; r < Q8_ROWS; r++) {
-                int32_t quad;
-                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 4 * i, 4);
-                __m512i wq = _mm512_set1_epi32(quad);
-                for (int v = 0; v < 3; v++)
-                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], x[v], wq);
+            UNROLL for (int v = 0; v < 3; v++)
+                x[v] = _mm512_maskz_loadu_epi32(m[v], xb + (i * nt + 16 * (size_t)v) * 4);
+            UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+                uint32_t quad;
+                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 2 + 4 * i, 4);
+                __m512i wq = _mm512_set1_epi32((int)(quad ^ 0x80808080u));
+                UNROLL for (int v = 0; v < 3; v++)
+                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], wq, x[v]);
             }
         }
-        for (int v = 0; v < 3; v++) {
-            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + b * ldx + 16 * v);
-            for (int r = 0; r < Q8_ROWS; r++) {
-                __m512 d = _mm512_mul_ps(dx, _mm512_set1_ps(p->d[pr[r]][b]));
+        UNROLL for (int v = 0; v < 3; v++) {
+            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + b * nt + 16 * (size_t)v);
+            UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+                uint16_t h;
+                memcpy(&h, wr[r] + b * Q8_BLOCK_BYTES, 2);
+                __m512 d = _mm512_mul_ps(dx, _mm512_cvtph_ps(_mm256_set1_epi16((short)h)));
                 acc[v * Q8_ROWS + r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s[v * Q8_ROWS + r]),
                                                        acc[v * Q8_ROWS + r]);
             }
         }
     }
-    store_tile(acc, Q8_ROWS, nt, nr, y, ldy, false);
+    store_q8(acc, nt, nr, y, ldy);
 }
 
-TARGET_VNNI static void gemm_q8(const uint8_t *xq, const float *xd, size_t nt, size_t k,
-                                const void *w, size_t j0, size_t j1, float *y, size_t ldy)
+TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const void *w,
+                                size_t j0, size_t j1, float *y, size_t ldy)
 {
-    q8_panel p;
-    size_t row_bytes = k / 32 * Q8_BLOCK_BYTES;
-    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
-        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
-        for (size_t k0 = 0; k0 < k; k0 += Q8_K) {
-            size_t nb = rmb_min_size(Q8_K, k - k0) / 32;
-            const unsigned char *wb =
-                (const unsigned char *)w + jb * row_bytes + k0 / 32 * Q8_BLOCK_BYTES;
-            pack_q8(wb, row_bytes, nr, nb, &p);
-            for (size_t t = 0; t < nt; t += XT_TOKENS)
-                for (size_t j = 0; j < nr; j += Q8_ROWS)
-                    tile_q8(xq + (k0 / 4 * nt + t) * 4, xd + k0 / 32 * nt + t, nt,
-                            rmb_min_size(nt - t, XT_TOKENS), nb, wb + j * row_bytes, row_bytes, &p,
-                            j, rmb_min_size(nr - j, Q8_ROWS), y + t * ldy + jb + j, ldy, k0 > 0);
-        }
+    size_t row_bytes = k / 32 * Q8_BLOCK_BYTES, ng;
+    for (size_t t = 0; t < nt; t += ng) {
+        rmb_q8_group(nt, t, &ng);
+        for (size_t j = j0; j < j1; j += Q8_ROWS)
+            tile_q8(x->q + t * k, x->d + t * (k / 32), x->off + t * (k / 32), ng, k / 32,
+                    (const unsigned char *)w + j * row_bytes, row_bytes,
+                    rmb_min_size(j1 - j, Q8_ROWS), y + t * ldy + j, ldy);
     }
 }
 

@@ -208,21 +208,47 @@ static void quantize_rows(const float *x, size_t nt, size_t k, int *q, float *d)
         }
 }
 
-/* quantize_q8 of set kern against quantize_rows: the same bytes and scales
- * in the quad-major layout; returns the mismatches. */
+/* The workspace of the int8 path for nt x k activations. */
+static rmb_q8_acts q8_alloc(size_t nt, size_t k)
+{
+    rmb_q8_acts a = {malloc(nt * k), malloc(nt * k / 32 * sizeof(float)),
+                     malloc(nt * k / 32 * sizeof(int32_t))};
+    return a;
+}
+
+static void q8_free(rmb_q8_acts a)
+{
+    free(a.q), free(a.d), free(a.off);
+}
+
+/* quantize_q8 of set kern against quantize_rows: the same quants and
+ * scales where rmb_q8_at and rmb_q8_block_at place them (checked against
+ * the layout they document), the offsets -128 x the quants' sum; returns
+ * the mismatches. */
 static int check_quantize(const rmb_kernels *kern, const float *x, size_t nt, size_t k,
-                          uint8_t *xq, float *xd)
+                          const rmb_q8_acts *out)
 {
     int *q = malloc(nt * k * sizeof *q), bad = 0;
     float *d = malloc(nt * k / 32 * sizeof *d);
     quantize_rows(x, nt, k, q, d);
-    memset(xq, 0, nt * k);
-    kern->quantize_q8(x, nt, k, 0, k / 32, xq, xd);
-    for (size_t t = 0; t < nt; t++)
+    memset(out->q, 0x55, nt * k);
+    kern->quantize_q8(x, nt, k, 0, k / 32, out);
+    for (size_t t = 0; t < nt; t++) {
+        size_t g0 = t / RMB_Q8_GROUP * RMB_Q8_GROUP,
+               ng = nt - g0 < RMB_Q8_GROUP ? nt - g0 : RMB_Q8_GROUP;
         for (size_t i = 0; i < k; i++) {
-            bad += xq[((i / 4) * nt + t) * 4 + i % 4] != q[t * k + i] + 128;
-            bad += i % 32 == 0 && xd[i / 32 * nt + t] != d[t * (k / 32) + i / 32];
+            bad += rmb_q8_at(nt, k, t, i) != g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
+            bad += out->q[rmb_q8_at(nt, k, t, i)] != q[t * k + i];
         }
+        for (size_t b = 0; b < k / 32; b++) {
+            size_t at = rmb_q8_block_at(nt, k, t, b);
+            int32_t sum = 0;
+            for (size_t i = 0; i < 32; i++)
+                sum += q[t * k + b * 32 + i];
+            bad += at != g0 * (k / 32) + b * ng + t - g0;
+            bad += out->d[at] != d[t * (k / 32) + b] || out->off[at] != -128 * sum;
+        }
+    }
     free(q), free(d);
     return bad;
 }
@@ -235,17 +261,17 @@ static void check_gemm_q8(const rmb_kernels *kern, size_t nt, size_t kk, size_t 
 {
     unsigned state = (unsigned)(nt * 37 + kk * 11 + n);
     float *x = malloc(nt * kk * sizeof *x), *y = malloc(nt * n * sizeof *y),
-          *ref = malloc(nt * n * sizeof *ref), *xd = malloc(nt * kk / 32 * sizeof *xd),
-          *d = malloc(nt * kk / 32 * sizeof *d);
-    uint8_t *xq = malloc(nt * kk), *work = malloc(nt * kk * 9 / 8 + 4);
+          *ref = malloc(nt * n * sizeof *ref), *d = malloc(nt * kk / 32 * sizeof *d);
+    void *work = malloc(nt * kk * 5 / 4);
     int *q = malloc(nt * kk * sizeof *q);
+    rmb_q8_acts xq = q8_alloc(nt, kk);
     for (size_t i = 0; i < nt * kk; i++) /* token scales from 1e-3 to 10 */
         x[i] = frand(&state) * powf(10.0f, (float)(i / kk % 5) - 3.0f);
     for (size_t i = 0; i < 32 && nt * kk >= 64; i++) /* a block of zeros */
         x[32 + i] = 0;
     unsigned char *w = make_weights(RMB_DT_Q8_0, n * kk, &state);
-    int bad = check_quantize(kern, x, nt, kk, xq, xd);
-    rmb_gemm_q8_ref(xq, xd, nt, kk, w, 0, n, ref, n);
+    int bad = check_quantize(kern, x, nt, kk, &xq);
+    rmb_gemm_q8_ref(&xq, nt, kk, w, 0, n, ref, n);
     quantize_rows(x, nt, kk, q, d);
     for (size_t t = 0; t < nt; t++)
         for (size_t j = 0; j < n; j++) {
@@ -264,7 +290,7 @@ static void check_gemm_q8(const rmb_kernels *kern, size_t nt, size_t kk, size_t 
         }
     for (size_t i = 0; i < nt * n; i++)
         y[i] = -12345.0f;
-    kern->gemm_q8(xq, xd, nt, kk, w, 1, n, y, n);
+    kern->gemm_q8(&xq, nt, kk, w, 1, n, y, n);
     for (size_t t = 0; t < nt; t++) {
         bad += y[t * n] != -12345.0f;
         for (size_t j = 1; j < n; j++)
@@ -280,28 +306,30 @@ static void check_gemm_q8(const rmb_kernels *kern, size_t nt, size_t kk, size_t 
     if (bad)
         fprintf(stderr, "%s gemm_q8 nt=%zu k=%zu n=%zu: %d bad\n", kern->name, nt, kk, n, bad);
     CHECK_EQ_INT(bad, 0);
-    free(x), free(y), free(ref), free(xd), free(d), free(xq), free(work), free(q), free(w);
+    free(x), free(y), free(ref), free(d), free(work), free(q), free(w);
+    q8_free(xq);
 }
 
 /* Rounding half away from zero, the clamp, zero blocks, and inf or NaN
- * making the block's scale NaN and its quants 0. */
+ * making the block's scale NaN and its quants 0 (one token: element i of
+ * block b at b * 32 + i). */
 static void check_quantize_edges(const rmb_kernels *kern)
 {
     float x[5 * 32] = {127.0f, 2.5f, -2.5f, 0.5f, -0.49999997f, 126.5f, -127.0f, 1.4999999f};
     x[64] = INFINITY, x[96] = NAN, x[97] = 5.0f;
     for (int i = 0; i < 32; i++) /* subnormal: amax / 127 rounds to 2^-149 */
         x[128 + i] = (float)(i + 159) * 0x1p-149f;
-    uint8_t xq[5 * 32];
-    float xd[5];
-    kern->quantize_q8(x, 1, 5 * 32, 0, 5, xq, xd);
+    rmb_q8_acts a = q8_alloc(1, 5 * 32);
+    kern->quantize_q8(x, 1, 5 * 32, 0, 5, &a);
     static const int want[8] = {127, 3, -3, 1, 0, 127, -127, 1};
     for (int i = 0; i < 8; i++)
-        CHECK_EQ_INT(xq[i] - 128, want[i]);
-    CHECK(xd[0] == 1.0f && xd[1] == 0.0f && isnan(xd[2]) && isnan(xd[3]));
-    CHECK(xd[4] == 0x1p-149f);
+        CHECK_EQ_INT(a.q[i], want[i]);
+    CHECK(a.d[0] == 1.0f && a.d[1] == 0.0f && isnan(a.d[2]) && isnan(a.d[3]));
+    CHECK(a.d[4] == 0x1p-149f);
     for (int i = 32; i < 128; i++)
-        CHECK_EQ_INT(xq[i], 128);
-    CHECK_EQ_INT(xq[128] - 128, 127); /* 159 x 2^-149 / 2^-149, clamped */
+        CHECK_EQ_INT(a.q[i], 0);
+    CHECK_EQ_INT(a.q[128], 127); /* 159 x 2^-149 / 2^-149, clamped */
+    q8_free(a);
 }
 
 static void test_gemm_q8(void)
