@@ -398,6 +398,7 @@ INLINE_VNNI void tile_q8(const int8_t *xq, const float *xd, const int32_t *xo, s
                          size_t ldy)
 {
     const unsigned char *wr[Q8_ROWS];
+    const __m512i k80 = _mm512_set1_epi8((char)0x80);
     __m512 acc[3 * Q8_ROWS];
     __mmask16 m[3];
     UNROLL for (int v = 0; v < 3; v++)
@@ -406,36 +407,38 @@ INLINE_VNNI void tile_q8(const int8_t *xq, const float *xd, const int32_t *xo, s
         wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes;
     UNROLL for (int i = 0; i < 3 * Q8_ROWS; i++)
         acc[i] = _mm512_setzero_ps();
-    for (size_t b = 0; b < nb; b++) {
+    /* Pointers advance instead of being indexed: fewer live registers. */
+    for (size_t off = 0; off < nb * Q8_BLOCK_BYTES; off += Q8_BLOCK_BYTES) {
         __m512i s[3 * Q8_ROWS];
         UNROLL for (int v = 0; v < 3; v++) {
-            __m512i o = _mm512_maskz_loadu_epi32(m[v], xo + b * nt + 16 * (size_t)v);
+            __m512i o = _mm512_maskz_loadu_epi32(m[v], xo + 16 * v);
             UNROLL for (int r = 0; r < Q8_ROWS; r++)
                 s[v * Q8_ROWS + r] = o;
         }
-        const int8_t *xb = xq + b * 32 * nt;
-        UNROLL for (size_t i = 0; i < 8; i++) {
+        UNROLL for (int i = 0; i < 8; i++) {
             __m512i x[3];
             UNROLL for (int v = 0; v < 3; v++)
-                x[v] = _mm512_maskz_loadu_epi32(m[v], xb + (i * nt + 16 * (size_t)v) * 4);
+                x[v] = _mm512_maskz_loadu_epi32(m[v], xq + 64 * v);
+            xq += 4 * nt;
             UNROLL for (int r = 0; r < Q8_ROWS; r++) {
-                uint32_t quad;
-                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 2 + 4 * i, 4);
-                __m512i wq = _mm512_set1_epi32((int)(quad ^ 0x80808080u));
+                int quad;
+                memcpy(&quad, wr[r] + off + 2 + 4 * i, 4);
+                __m512i wq = _mm512_xor_si512(_mm512_set1_epi32(quad), k80);
                 UNROLL for (int v = 0; v < 3; v++)
                     s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], wq, x[v]);
             }
         }
         UNROLL for (int v = 0; v < 3; v++) {
-            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + b * nt + 16 * (size_t)v);
+            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + 16 * v);
             UNROLL for (int r = 0; r < Q8_ROWS; r++) {
                 uint16_t h;
-                memcpy(&h, wr[r] + b * Q8_BLOCK_BYTES, 2);
+                memcpy(&h, wr[r] + off, 2);
                 __m512 d = _mm512_mul_ps(dx, _mm512_cvtph_ps(_mm256_set1_epi16((short)h)));
                 acc[v * Q8_ROWS + r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s[v * Q8_ROWS + r]),
                                                        acc[v * Q8_ROWS + r]);
             }
         }
+        xd += nt, xo += nt;
     }
     store_q8(acc, nt, nr, y, ldy);
 }
