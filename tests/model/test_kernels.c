@@ -29,7 +29,7 @@ static void *make_weights(rmb_dtype dt, size_t n, unsigned *state)
         uint16_t d = random_f16(state);
         memcpy(w + 34 * b, &d, 2);
         for (int i = 0; i < 32; i++)
-            w[34 * b + 2 + i] = (unsigned char)(frand(state) * 127.0f);
+            w[34 * b + 2 + i] = (unsigned char)(signed char)(frand(state) * 127.0f);
     }
     for (size_t i = 0; dt != RMB_DT_Q8_0 && i < n; i++) {
         float f = frand(state);
