@@ -44,10 +44,10 @@ void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t 
                 finite = finite && a <= FLT_MAX;
                 amax = a > amax ? a : amax;
             }
-            float d = finite ? amax / 127 : NAN;
+            float d = finite ? amax / 127 : NAN, id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
             int32_t sum = 0;
             for (size_t i = 0; i < 32; i++) {
-                float v = d > 0 ? fminf(fmaxf(roundf(xb[i] / d), -127), 127) : 0;
+                float v = id > 0 ? roundf(xb[i] * id) : 0;
                 out->q[rmb_q8_at(nt, k, t, b * 32 + i)] = (int8_t)v;
                 sum += (int32_t)v;
             }

@@ -55,11 +55,11 @@ typedef struct rmb_kernels {
      * results are bit-identical. */
     void (*gemm_q8)(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
                     size_t j1, float *y, size_t ldy);
-    /* Blocks [b0, b1) of every token quantized into x: per block d = max
-     * |x| / 127 kept in fp32, q = x / d rounded half away from zero (roundf),
-     * clamped to +-127 (which matters only for subnormal blocks); q = 0 where
-     * d is 0; a block holding inf or NaN gets d = NaN and q = 0, so the
-     * outputs it feeds are NaN. */
+    /* Blocks [b0, b1) of every token quantized into x as ggml's
+     * quantize_row_q8_0 does, but with d kept in fp32: per block d = max |x|
+     * / 127, q = roundf(x * (1 / d)) (half away from zero; |q| <= 127); q = 0
+     * where 1 / d is not finite (max |x| below about 1e-36); a block holding
+     * inf or NaN gets d = NaN and q = 0, so the outputs it feeds are NaN. */
     void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
                         const rmb_q8_acts *out);
     float (*dot)(const float *a, const float *b, size_t n);

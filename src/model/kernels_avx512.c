@@ -314,16 +314,15 @@ TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const
 /* ---- the int8 product (AVX512-VNNI) ---- */
 
 /* quantize_q8 (AVX-512F; the VNNI-less sets use it too): each token's
- * block as two vectors, the quotient rounded half away from zero exactly as
+ * block as two vectors, x * id rounded half away from zero exactly as
  * roundf: t = trunc(v), then t + trunc(2 (v - t)), where v - t is exact. */
-INLINE __m512i quantize16(const float *x, __m512 d)
+INLINE __m512i quantize16(const float *x, __m512 id)
 {
-    __m512 v = _mm512_div_ps(_mm512_loadu_ps(x), d);
+    __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x), id);
     __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(v, t);
     v = _mm512_add_ps(t, _mm512_roundscale_ps(_mm512_add_ps(f, f),
                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
-    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127)), _mm512_set1_ps(127));
     return _mm512_cvttps_epi32(v);
 }
 
@@ -338,12 +337,13 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
                    a1 = _mm512_abs_ps(_mm512_loadu_ps(xb + 16));
             bool finite = !(_mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) |
                             _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ));
-            float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN;
+            float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN,
+                  id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
             int8_t q[32] = {0};
             int32_t sum = 0;
-            if (d > 0) {
-                __m512 dv = _mm512_set1_ps(d);
-                __m512i q0 = quantize16(xb, dv), q1 = quantize16(xb + 16, dv);
+            if (id > 0) {
+                __m512 iv = _mm512_set1_ps(id);
+                __m512i q0 = quantize16(xb, iv), q1 = quantize16(xb + 16, iv);
                 _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(q0));
                 _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtepi32_epi8(q1));
                 sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
