@@ -45,14 +45,11 @@ void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t 
                 amax = a > amax ? a : amax;
             }
             float d = finite ? amax / 127 : NAN, id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
-            int32_t sum = 0;
             for (size_t i = 0; i < 32; i++) {
                 float v = id > 0 ? roundf(xb[i] * id) : 0;
-                out->q[rmb_q8_at(nt, k, t, b * 32 + i)] = (int8_t)v;
-                sum += (int32_t)v;
+                out->q[rmb_q8_at(nt, k, t, b * 32 + i)] = (uint8_t)((int)v + 128);
             }
             out->d[rmb_q8_block_at(nt, k, t, b)] = d;
-            out->off[rmb_q8_block_at(nt, k, t, b)] = -128 * sum;
         }
 }
 
@@ -67,7 +64,7 @@ void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, s
                 float dw = rmb_q8_0_scale(w, j * k + b * 32, &q);
                 int32_t isum = 0;
                 for (size_t i = 0; i < 32; i++)
-                    isum += x->q[rmb_q8_at(nt, k, t, b * 32 + i)] * q[i];
+                    isum += (x->q[rmb_q8_at(nt, k, t, b * 32 + i)] - 128) * q[i];
                 sum = fmaf(x->d[rmb_q8_block_at(nt, k, t, b)] * dw, (float)isum, sum);
             }
             y[t * ldy + j] = sum;
@@ -247,9 +244,8 @@ static void quantize_task(void *arg, size_t task, int thread)
 void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                  const void *w, size_t n, float *y, void *work, bool reuse)
 {
-    int8_t *q = work;
-    float *d = (float *)(q + nt * k);
-    rmb_q8_acts xq = {q, d, (int32_t *)(d + nt * k / 32)};
+    uint8_t *q = work;
+    rmb_q8_acts xq = {q, (float *)(q + nt * k)};
     gemm_job g = {kern, x, NULL, &xq, nt, k, n, w, RMB_DT_Q8_0, y};
     if (!reuse)
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, quantize_task, &g);

@@ -13,17 +13,16 @@
 #include <string.h>
 
 /* Activations quantized for the int8 path (nt tokens x k, k a multiple of
- * 32), laid out for vpdpbusd: tokens in groups of RMB_Q8_GROUP (the last
- * group holds the rest), each group's quants quad-major, so that a vector
- * holds one quad (4 consecutive k) of 16 tokens: see rmb_q8_at.  Per token
- * and block: the scale, and -128 x the sum of its quants (the SIMD kernels
- * read the weights offset by +128 as unsigned bytes and take the offset
- * back out with it). */
+ * 32), laid out for vpdpbusd: the quants + 128 as unsigned bytes (its
+ * unsigned operand; the SIMD kernels take 128 x the weight block's sum back
+ * out), tokens in groups of RMB_Q8_GROUP (the last group holds the rest),
+ * each group's quants quad-major, so that a vector holds one quad (4
+ * consecutive k) of 16 tokens: see rmb_q8_at; and per token and block the
+ * scale, at rmb_q8_block_at. */
 #define RMB_Q8_GROUP 48
 typedef struct rmb_q8_acts {
-    int8_t *q;
-    float *d;     /* at rmb_q8_block_at */
-    int32_t *off; /* at rmb_q8_block_at */
+    uint8_t *q;
+    float *d;
 } rmb_q8_acts;
 
 typedef struct rmb_kernels {
@@ -133,7 +132,7 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
                    const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse);
 
 /* rmb_gemm for the int8 compute path (w Q8_0, k a multiple of 32); work
- * holds the quantized activations, nt * k * 5 / 4 bytes (4-byte aligned),
+ * holds the quantized activations, nt * k * 9 / 8 bytes (4-byte aligned),
  * reused as rmb_gemm reuses xt. */
 void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                  const void *w, size_t n, float *y, void *work, bool reuse);

@@ -339,23 +339,23 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
                             _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ));
             float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN,
                   id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
-            int8_t q[32] = {0};
-            int32_t sum = 0;
+            uint8_t u[32];
+            memset(u, 128, sizeof u);
             if (id > 0) {
                 __m512 iv = _mm512_set1_ps(id);
-                __m512i q0 = quantize16(xb, iv), q1 = quantize16(xb + 16, iv);
-                _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(q0));
-                _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtepi32_epi8(q1));
-                sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+                __m512i off = _mm512_set1_epi32(128);
+                _mm_storeu_si128((__m128i *)u, _mm512_cvtepi32_epi8(_mm512_add_epi32(
+                                                   quantize16(xb, iv), off)));
+                _mm_storeu_si128((__m128i *)(u + 16), _mm512_cvtepi32_epi8(_mm512_add_epi32(
+                                                          quantize16(xb + 16, iv), off)));
             }
             for (size_t i = 0; i < 32; i += 4) /* a group's quads are contiguous */
-                memcpy(out->q + rmb_q8_at(nt, k, t, b * 32 + i), q + i, 4);
+                memcpy(out->q + rmb_q8_at(nt, k, t, b * 32 + i), u + i, 4);
             out->d[rmb_q8_block_at(nt, k, t, b)] = d;
-            out->off[rmb_q8_block_at(nt, k, t, b)] = -128 * sum;
         }
 }
 
-#define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
+#define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
 #define INLINE_VNNI TARGET_VNNI static inline __attribute__((always_inline))
 
 /* Loops over a tile's registers, unrolled so that the arrays stay in
@@ -366,93 +366,155 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
 /* Weight rows per tile: 2 x 12 accumulators (int32 per block, fp32 over
  * all blocks) and 3 activation vectors fit the 32 registers. */
 #define Q8_ROWS 4
+/* Blocks per panel: 4096 columns, so that Qwen3-0.6B's widest rows need
+ * one panel and the tiles never go through y. */
+#define Q8_PANEL_BLOCKS 128
 
-/* y[t][0..nr) = the accumulators of token t, for the tile's nt tokens: four
- * rows of 16 tokens transposed by 128-bit lanes into 16 rows of 4. */
-INLINE void store_q8(const __m512 *acc, size_t nt, size_t nr, float *y, size_t ldy)
+/* Per (weight row, block) of a panel: the scale as float, and -128 x the
+ * sum of the block's quants, which takes the activations' +128 offset back
+ * out of vpdpbusd's sum.  The quants themselves are read in place. */
+typedef struct q8_panel {
+    float d[PANEL_ROWS][Q8_PANEL_BLOCKS];
+    int32_t off[PANEL_ROWS][Q8_PANEL_BLOCKS];
+} q8_panel;
+
+/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb); the quants' sum by
+ * psadbw on the quants + 128. */
+TARGET_VNNI static void pack_q8(const unsigned char *w, size_t row_bytes, size_t nr, size_t nb,
+                                q8_panel *p)
+{
+    const __m256i k80 = _mm256_set1_epi8((char)0x80);
+    for (size_t r = 0; r < nr; r++)
+        for (size_t b = 0; b < nb; b++) {
+            const unsigned char *blk = w + r * row_bytes + b * Q8_BLOCK_BYTES;
+            uint16_t h;
+            memcpy(&h, blk, 2);
+            p->d[r][b] = _cvtsh_ss(h);
+            __m256i sad = _mm256_sad_epu8(
+                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), k80),
+                _mm256_setzero_si256());
+            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad),
+                                       _mm256_extracti128_si256(sad, 1));
+            int32_t sum = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            p->off[r][b] = -128 * sum;
+        }
+}
+
+/* The 4 x 4 transposes within each 128-bit lane: between four rows of 16
+ * tokens (a[r], lane l: tokens 4l..4l+3) and sixteen tokens of four rows
+ * (u[j], lane l: token 4l + j).  Its own inverse. */
+INLINE void transpose4(const __m512 *a, __m512 *u)
+{
+    __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a[0], a[1])),
+            t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a[0], a[1])),
+            t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a[2], a[3])),
+            t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a[2], a[3]));
+    u[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+}
+
+/* y[t][0..nr) = the accumulators of token t for the tile's nt tokens, or
+ * (load) the reverse. */
+INLINE void move_q8(__m512 *acc, size_t nt, size_t nr, float *y, size_t ldy, bool load)
 {
     __mmask8 cols = (__mmask8)((1u << nr) - 1);
     for (size_t v = 0; v < 3 && v * 16 < nt; v++) {
-        const __m512 *a = acc + v * Q8_ROWS;
-        __m512 t0 = _mm512_unpacklo_ps(a[0], a[1]), t1 = _mm512_unpackhi_ps(a[0], a[1]),
-               t2 = _mm512_unpacklo_ps(a[2], a[3]), t3 = _mm512_unpackhi_ps(a[2], a[3]);
-        /* u[j], lane l: token 4l + j of rows 0..3 */
-        __m512 u[4] = {_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2))),
-                       _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2))),
-                       _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3))),
-                       _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)))};
-        float col[4][16];
-        for (int j = 0; j < 4; j++)
-            _mm512_storeu_ps(col[j], u[j]);
-        for (size_t t = v * 16; t < rmb_min_size(nt, v * 16 + 16); t++)
-            _mm_mask_storeu_ps(y + t * ldy, cols, _mm_loadu_ps(&col[t % 4][t % 16 / 4 * 4]));
+        __m512 u[4];
+        float col[4][16] = {{0}};
+        if (!load) {
+            transpose4(acc + v * Q8_ROWS, u);
+            for (int j = 0; j < 4; j++)
+                _mm512_storeu_ps(col[j], u[j]);
+        }
+        for (size_t t = v * 16; t < rmb_min_size(nt, v * 16 + 16); t++) {
+            float *c = &col[t % 4][t % 16 / 4 * 4];
+            if (load)
+                _mm_storeu_ps(c, _mm_maskz_loadu_ps(cols, y + t * ldy));
+            else
+                _mm_mask_storeu_ps(y + t * ldy, cols, _mm_loadu_ps(c));
+        }
+        if (load) {
+            for (int j = 0; j < 4; j++)
+                u[j] = _mm512_loadu_ps(col[j]);
+            transpose4(u, acc + v * Q8_ROWS);
+        }
     }
 }
 
-/* One group of nt <= 48 tokens x Q8_ROWS weight rows over every block:
- * per block, int32 sums by vpdpbusd (a weight quad + 128 broadcast as
- * unsigned bytes, times one quad of 16 tokens), which start from the
- * activations' -128 x sum, then each scaled into its fp32 accumulator. */
-INLINE_VNNI void tile_q8(const int8_t *xq, const float *xd, const int32_t *xo, size_t nt,
-                         size_t nb, const unsigned char *w, size_t row_bytes, size_t nr, float *y,
-                         size_t ldy)
+/* One group of nt <= 48 tokens x Q8_ROWS weight rows over nb blocks: per
+ * block, int32 sums by vpdpbusd (a quad of 16 tokens + 128 as unsigned
+ * bytes, times a weight quad broadcast), which start from the panel's
+ * -128 x sum of the weight block, then each scaled into its fp32
+ * accumulator (which starts from y after the first panel). */
+INLINE_VNNI void tile_q8(const uint8_t *xq, const float *xd, size_t nt, size_t nb,
+                         const unsigned char *w, size_t row_bytes, const q8_panel *p, size_t r0,
+                         size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const unsigned char *wr[Q8_ROWS];
-    const __m512i k80 = _mm512_set1_epi8((char)0x80);
+    size_t pr[Q8_ROWS];
     __m512 acc[3 * Q8_ROWS];
     __mmask16 m[3];
     UNROLL for (int v = 0; v < 3; v++)
         m[v] = tail_mask(nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0);
-    UNROLL for (int r = 0; r < Q8_ROWS; r++)
-        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes;
+    UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+        pr[r] = r0 + rmb_min_size((size_t)r, nr - 1);
+        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes + 2;
+    }
     UNROLL for (int i = 0; i < 3 * Q8_ROWS; i++)
         acc[i] = _mm512_setzero_ps();
-    /* Pointers advance instead of being indexed: fewer live registers. */
-    for (size_t off = 0; off < nb * Q8_BLOCK_BYTES; off += Q8_BLOCK_BYTES) {
+    if (accumulate)
+        move_q8(acc, nt, nr, y, ldy, true);
+    for (size_t b = 0; b < nb; b++) {
         __m512i s[3 * Q8_ROWS];
-        UNROLL for (int v = 0; v < 3; v++) {
-            __m512i o = _mm512_maskz_loadu_epi32(m[v], xo + 16 * v);
-            UNROLL for (int r = 0; r < Q8_ROWS; r++)
-                s[v * Q8_ROWS + r] = o;
-        }
+        UNROLL for (int r = 0; r < Q8_ROWS; r++)
+            s[r] = s[Q8_ROWS + r] = s[2 * Q8_ROWS + r] = _mm512_set1_epi32(p->off[pr[r]][b]);
         UNROLL for (int i = 0; i < 8; i++) {
             __m512i x[3];
             UNROLL for (int v = 0; v < 3; v++)
                 x[v] = _mm512_maskz_loadu_epi32(m[v], xq + 64 * v);
-            xq += 4 * nt;
+            xq += 4 * nt; /* pointers advance: fewer live registers */
             UNROLL for (int r = 0; r < Q8_ROWS; r++) {
                 int quad;
-                memcpy(&quad, wr[r] + off + 2 + 4 * i, 4);
-                __m512i wq = _mm512_xor_si512(_mm512_set1_epi32(quad), k80);
+                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 4 * i, 4);
+                __m512i wq = _mm512_set1_epi32(quad);
                 UNROLL for (int v = 0; v < 3; v++)
-                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], wq, x[v]);
+                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], x[v], wq);
             }
         }
         UNROLL for (int v = 0; v < 3; v++) {
             __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + 16 * v);
             UNROLL for (int r = 0; r < Q8_ROWS; r++) {
-                uint16_t h;
-                memcpy(&h, wr[r] + off, 2);
-                __m512 d = _mm512_mul_ps(dx, _mm512_cvtph_ps(_mm256_set1_epi16((short)h)));
+                __m512 d = _mm512_mul_ps(dx, _mm512_set1_ps(p->d[pr[r]][b]));
                 acc[v * Q8_ROWS + r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s[v * Q8_ROWS + r]),
                                                        acc[v * Q8_ROWS + r]);
             }
         }
-        xd += nt, xo += nt;
+        xd += nt;
     }
-    store_q8(acc, nt, nr, y, ldy);
+    move_q8(acc, nt, nr, y, ldy, false);
 }
 
 TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const void *w,
                                 size_t j0, size_t j1, float *y, size_t ldy)
 {
+    q8_panel p;
     size_t row_bytes = k / 32 * Q8_BLOCK_BYTES, ng;
-    for (size_t t = 0; t < nt; t += ng) {
-        rmb_q8_group(nt, t, &ng);
-        for (size_t j = j0; j < j1; j += Q8_ROWS)
-            tile_q8(x->q + t * k, x->d + t * (k / 32), x->off + t * (k / 32), ng, k / 32,
-                    (const unsigned char *)w + j * row_bytes, row_bytes,
-                    rmb_min_size(j1 - j, Q8_ROWS), y + t * ldy + j, ldy);
+    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
+        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
+        for (size_t c0 = 0; c0 < k / 32; c0 += Q8_PANEL_BLOCKS) {
+            size_t nb = rmb_min_size(Q8_PANEL_BLOCKS, k / 32 - c0);
+            const unsigned char *wp = (const unsigned char *)w + jb * row_bytes + c0 * Q8_BLOCK_BYTES;
+            pack_q8(wp, row_bytes, nr, nb, &p);
+            for (size_t t = 0; t < nt; t += ng) {
+                rmb_q8_group(nt, t, &ng);
+                for (size_t j = 0; j < nr; j += Q8_ROWS)
+                    tile_q8(x->q + t * k + c0 * 32 * ng, x->d + t * (k / 32) + c0 * ng, ng, nb,
+                            wp + j * row_bytes, row_bytes, &p, j, rmb_min_size(nr - j, Q8_ROWS),
+                            y + t * ldy + jb + j, ldy, c0 > 0);
+            }
+        }
     }
 }
 
