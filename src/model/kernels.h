@@ -158,7 +158,7 @@ static inline size_t rmb_q8_at(size_t nt, size_t k, size_t t, size_t i)
     return g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
 }
 
-/* The index in rmb_q8_acts.d and .off of token t's block b. */
+/* The index in rmb_q8_acts.d of token t's block b. */
 static inline size_t rmb_q8_block_at(size_t nt, size_t k, size_t t, size_t b)
 {
     size_t ng, g0 = rmb_q8_group(nt, t, &ng);
