@@ -19,7 +19,9 @@ const char cli_scorer_help[] =
     "  --truncation SIDE  which end survives --max-length: left (default, as RMB: keeps the\n"
     "                     end), right, or none\n"
     "  --threads N        worker threads for the native engine (default: all cores)\n"
-    "  --compute MODE     exact (default: fp32 activations) or bf16 (faster, approximate);\n"
+    "  --compute MODE     exact (default: fp32 activations), bf16 (faster, approximate) or\n"
+    "                     int8 (Q8_0 weights only, as rmb convert --type q8_0 writes: int8\n"
+    "                     activations, fastest, approximate);\n"
     "                     --dtype is the same option\n"
     "  --tokenizer DIR    tokenize locally with this model directory (remote scorers)\n"
     "  --api-key-env VAR  environment variable holding the API key (default OPENAI_API_KEY)\n"
@@ -56,7 +58,7 @@ int cli_scorer_option(const char *command, int c, const char *arg, rmb_scorer_op
                       int *code)
 {
     static const char *const sides[] = {"left", "right", "none", NULL};
-    static const char *const modes[] = {"exact", "bf16", NULL};
+    static const char *const modes[] = {"exact", "bf16", "int8", NULL};
     int seconds;
     switch (c) {
     case OPT_MAXLEN:

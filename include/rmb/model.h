@@ -24,7 +24,12 @@ typedef struct rmb_model_options {
     const char *compute; /* "exact" (default, NULL): fp32 activations and accumulation;
                           * "bf16": the projections' inputs rounded to bf16, products
                           * summed in fp32 (AVX512-BF16 where the CPU has it, else a
-                          * slow reference); faster, scores differ slightly */
+                          * slow reference); faster, scores differ slightly;
+                          * "int8": Q8_0 weights times activations quantized like
+                          * them (per token, blocks of 32: int8 and an fp32 scale),
+                          * int32 block sums scaled in fp32 (AVX512-VNNI where the
+                          * CPU has it, else a slow reference); other tensors exact.
+                          * Fails (RMB_EUSAGE) when no layer matrix is Q8_0 */
     const char *kernels; /* "scalar", "avx2", "avx512"; NULL = the best this CPU runs */
     int chunk_tokens;    /* tokens per pass through the weights; 0 = 256 */
 } rmb_model_options;

@@ -179,6 +179,7 @@ struct rmb_scratch {
     float *q, *att;  /* chunk x q_dim */
     float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
     float *xt;       /* chunk x the widest GEMM input, transposed activations */
+    int xt_path;     /* which project() path prepared xt (int8 and exact differ per tensor) */
     float *gate, *up; /* chunk x intermediate */
 };
 
@@ -527,7 +528,14 @@ static void project(const rmb_net *net, rmb_scratch *s, const float *x, size_t n
                     const rmb_tensor *w, const float *bias, float *y, bool reuse)
 {
     size_t k = (size_t)w->shape[1], n = (size_t)w->shape[0];
-    if (net->bf16 && k % 2 == 0)
+    enum { EXACT, BF16, INT8 } path = net->int8 && w->dtype == RMB_DT_Q8_0 ? INT8
+                                      : net->bf16 && k % 2 == 0          ? BF16
+                                                                         : EXACT;
+    reuse = reuse && s->xt_path == (int)path; /* q, k and v may differ in dtype */
+    s->xt_path = (int)path;
+    if (path == INT8)
+        rmb_gemm_q8(net->pool, net->kern, x, nt, k, w->data, n, y, s->xt, reuse);
+    else if (path == BF16)
         rmb_gemm_bf16(net->pool, net->kern, x, nt, k, w->data, w->dtype, n, y, (uint16_t *)s->xt,
                       reuse);
     else

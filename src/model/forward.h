@@ -29,6 +29,7 @@ typedef struct rmb_net {
     const rmb_kernels *kern;
     size_t chunk; /* tokens per pass through a weight matrix */
     bool bf16;    /* the bf16 compute path for the projections (k even) */
+    bool int8;    /* the int8 compute path for the Q8_0 projections */
 } rmb_net;
 
 /* Binds every tensor the description names, checking shapes against the

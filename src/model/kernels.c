@@ -2,6 +2,7 @@
  * splits work over the thread pool. */
 #include "model/kernels.h"
 
+#include <float.h>
 #include <math.h>
 
 static void scalar_gemm_rows(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt,
@@ -25,6 +26,46 @@ void rmb_gemm_bf16_ref(const uint16_t *xp, size_t nt, size_t k, const void *w, r
             for (size_t i = 0; i < k; i++) {
                 float wi = rmb_from_bf16(rmb_to_bf16(rmb_load_weight(w, dt, j * k + i)));
                 sum += rmb_from_bf16(xp[((i / 2) * nt + t) * 2 + i % 2]) * wi;
+            }
+            y[t * ldy + j] = sum;
+        }
+}
+
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                         const rmb_q8_acts *out)
+{
+    for (size_t t = 0; t < nt; t++)
+        for (size_t b = b0; b < b1; b++) {
+            const float *xb = x + t * k + b * 32;
+            float amax = 0;
+            bool finite = true;
+            for (int i = 0; i < 32; i++) {
+                float a = fabsf(xb[i]);
+                finite = finite && a <= FLT_MAX;
+                amax = a > amax ? a : amax;
+            }
+            float d = finite ? amax / 127 : NAN, id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
+            for (size_t i = 0; i < 32; i++) {
+                float v = id > 0 ? roundf(xb[i] * id) : 0;
+                out->q[rmb_q8_at(nt, k, t, b * 32 + i)] = (uint8_t)((int)v + 128);
+            }
+            out->d[rmb_q8_block_at(nt, k, t, b)] = d;
+        }
+}
+
+void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
+                     size_t j1, float *y, size_t ldy)
+{
+    for (size_t t = 0; t < nt; t++)
+        for (size_t j = j0; j < j1; j++) {
+            float sum = 0;
+            for (size_t b = 0; b < k / 32; b++) {
+                const signed char *q;
+                float dw = rmb_q8_0_scale(w, j * k + b * 32, &q);
+                int32_t isum = 0;
+                for (size_t i = 0; i < 32; i++)
+                    isum += (x->q[rmb_q8_at(nt, k, t, b * 32 + i)] - 128) * q[i];
+                sum = fmaf(x->d[rmb_q8_block_at(nt, k, t, b)] * dw, (float)isum, sum);
             }
             y[t * ldy + j] = sum;
         }
@@ -73,9 +114,10 @@ void rmb_silu_mul_ref(float *gate, const float *up, size_t n)
         gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-static const rmb_kernels scalar_kernels = {"scalar",    scalar_gemm_rows, NULL,
-                                           rmb_gemm_bf16_ref, scalar_dot, scalar_dots,
-                                           scalar_wsum, rmb_exp_sum_ref, rmb_silu_mul_ref};
+static const rmb_kernels scalar_kernels = {
+    "scalar",         scalar_gemm_rows, NULL,        rmb_gemm_bf16_ref, rmb_gemm_q8_ref,
+    rmb_quantize_q8_ref, scalar_dot,    scalar_dots, scalar_wsum,       rmb_exp_sum_ref,
+    rmb_silu_mul_ref};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {
@@ -84,10 +126,12 @@ const rmb_kernels *const *rmb_kernels_available(size_t *count)
     if (!n) { /* idempotent, so a race only repeats the same writes */
         size_t m = 0;
         __builtin_cpu_init();
+        bool vnni = __builtin_cpu_supports("avx512vnni");
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512vl"))
-            list[m++] = __builtin_cpu_supports("avx512bf16") ? &rmb_kernels_avx512_bf16
-                                                              : &rmb_kernels_avx512;
+            list[m++] = vnni && __builtin_cpu_supports("avx512bf16") ? &rmb_kernels_avx512_bf16
+                        : vnni                                       ? &rmb_kernels_avx512_vnni
+                                                                     : &rmb_kernels_avx512;
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
             list[m++] = &rmb_kernels_avx2;
         list[m++] = &scalar_kernels;
@@ -126,6 +170,7 @@ typedef struct gemm_job {
     const rmb_kernels *kern;
     const float *x;  /* or, for gemm_rows_xt, the transposed activations */
     const uint16_t *xp; /* gemm_bf16's pairs, or NULL */
+    const rmb_q8_acts *xq; /* gemm_q8's quantized activations, or NULL */
     size_t nt, k, n;
     const void *w;
     rmb_dtype dt;
@@ -137,7 +182,9 @@ static void gemm_task(void *arg, size_t task, int thread)
     (void)thread;
     const gemm_job *g = arg;
     size_t j0 = task * GEMM_COLS, j1 = j0 + GEMM_COLS < g->n ? j0 + GEMM_COLS : g->n;
-    if (g->xp)
+    if (g->xq)
+        g->kern->gemm_q8(g->xq, g->nt, g->k, g->w, j0, j1, g->y, g->n);
+    else if (g->xp)
         (g->kern->gemm_bf16 ? g->kern->gemm_bf16 : rmb_gemm_bf16_ref)(g->xp, g->nt, g->k, g->w,
                                                                       g->dt, j0, j1, g->y, g->n);
     else if (g->kern->gemm_rows_xt)
@@ -164,11 +211,11 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
               const void *w, rmb_dtype dt, size_t n, float *y, float *xt, bool reuse)
 {
     if (kern->gemm_rows_xt && !reuse) {
-        gemm_job tj = {kern, x, NULL, nt, k, 0, NULL, dt, xt};
+        gemm_job tj = {kern, x, NULL, NULL, nt, k, 0, NULL, dt, xt};
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
     }
     /* k-quants: xt is made even so, as the next product may reuse it. */
-    gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, nt, k, n, w, dt, y};
+    gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, NULL, nt, k, n, w, dt, y};
     if (rmb_dtype_is_kquant(dt))
         rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, false);
     else
@@ -192,11 +239,31 @@ static void pairs_task(void *arg, size_t task, int thread)
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                    const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse)
 {
-    gemm_job g = {kern, x, xp, nt, k, n, w, dt, y};
+    gemm_job g = {kern, x, xp, NULL, nt, k, n, w, dt, y};
     if (!reuse)
         rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
     if (rmb_dtype_is_kquant(dt))
         rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, true);
     else
         rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+}
+
+/* Blocks [b0, b1) of every token, TRANSPOSE_K elements per task. */
+static void quantize_task(void *arg, size_t task, int thread)
+{
+    (void)thread;
+    const gemm_job *g = arg;
+    size_t b0 = task * TRANSPOSE_K / 32, b1 = rmb_min_size(b0 + TRANSPOSE_K / 32, g->k / 32);
+    g->kern->quantize_q8(g->x, g->nt, g->k, b0, b1, g->xq);
+}
+
+void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                 const void *w, size_t n, float *y, void *work, bool reuse)
+{
+    uint8_t *q = work;
+    rmb_q8_acts xq = {q, (float *)(q + nt * k)};
+    gemm_job g = {kern, x, NULL, &xq, nt, k, n, w, RMB_DT_Q8_0, y};
+    if (!reuse)
+        rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, quantize_task, &g);
+    rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }

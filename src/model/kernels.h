@@ -13,6 +13,19 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Activations quantized for the int8 path (nt tokens x k, k a multiple of
+ * 32), laid out for vpdpbusd: the quants + 128 as unsigned bytes (its
+ * unsigned operand; the SIMD kernels take 128 x the weight block's sum back
+ * out), tokens in groups of RMB_Q8_GROUP (the last group holds the rest),
+ * each group's quants quad-major, so that a vector holds one quad (4
+ * consecutive k) of 16 tokens: see rmb_q8_at; and per token and block the
+ * scale, at rmb_q8_block_at. */
+#define RMB_Q8_GROUP 48
+typedef struct rmb_q8_acts {
+    uint8_t *q;
+    float *d;
+} rmb_q8_acts;
+
 typedef struct rmb_kernels {
     const char *name; /* "scalar", "avx2", "avx512" */
     /* y[t*ldy + j] = sum_k x[t*k + kk] * w[j*k + kk] for t < nt, j in [j0, j1):
@@ -33,6 +46,22 @@ typedef struct rmb_kernels {
      * scalar reference). */
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
+    /* The int8 compute path for Q8_0 weights, on activations quantized by
+     * quantize_q8 (rmb_q8_acts):
+     *     y[t][j] = sum over blocks b, in order, of
+     *               fmaf(d_x[t][b] * d_w[j][b], (float)isum, partial)
+     * where isum = sum over the block of q_x * q_w in int32 (exact; so is its
+     * float).  Every set computes exactly the reference's arithmetic, so
+     * results are bit-identical. */
+    void (*gemm_q8)(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
+                    size_t j1, float *y, size_t ldy);
+    /* Blocks [b0, b1) of every token quantized into x as ggml's
+     * quantize_row_q8_0 does, but with d kept in fp32: per block d = max |x|
+     * / 127, q = roundf(x * (1 / d)) (half away from zero; |q| <= 127); q = 0
+     * where 1 / d is not finite (max |x| below about 1e-36); a block holding
+     * inf or NaN gets d = NaN and q = 0, so the outputs it feeds are NaN. */
+    void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                        const rmb_q8_acts *out);
     float (*dot)(const float *a, const float *b, size_t n);
     /* Blocked attention: many query rows (of one kv head) against a run of
      * keys, so that each key is loaded once for all of them.  Every result
@@ -63,7 +92,10 @@ const rmb_kernels *rmb_kernels_find(const char *name);
 /* Instruction-set variants (defined in kernels_<isa>.c). */
 extern const rmb_kernels rmb_kernels_avx2;
 extern const rmb_kernels rmb_kernels_avx512;
-/* The same with the bf16 product in AVX512-BF16 (vdpbf16ps), when the CPU has it. */
+/* The same with the int8 product in AVX512-VNNI (vpdpbusd), when the CPU
+ * has it; and with the bf16 product in AVX512-BF16 (vdpbf16ps) too, for
+ * CPUs that have both (every CPU with AVX512-BF16 so far has VNNI). */
+extern const rmb_kernels rmb_kernels_avx512_vnni;
 extern const rmb_kernels rmb_kernels_avx512_bf16;
 
 /* Defines `static void name(...)` with gemm_rows' signature, stepping a
@@ -106,6 +138,40 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
  * workspace for the bf16 pairs, reused as rmb_gemm reuses xt. */
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                    const void *w, rmb_dtype dt, size_t n, float *y, uint16_t *xp, bool reuse);
+
+/* rmb_gemm for the int8 compute path (w Q8_0, k a multiple of 32); work
+ * holds the quantized activations, nt * k * 9 / 8 bytes (4-byte aligned),
+ * reused as rmb_gemm reuses xt. */
+void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                 const void *w, size_t n, float *y, void *work, bool reuse);
+
+/* The scalar references of gemm_q8 and quantize_q8: the specification. */
+void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
+                     size_t j1, float *y, size_t ldy);
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                         const rmb_q8_acts *out);
+
+/* Where token t's group starts, and its size. */
+static inline size_t rmb_q8_group(size_t nt, size_t t, size_t *ng)
+{
+    size_t g0 = t - t % RMB_Q8_GROUP;
+    *ng = nt - g0 < RMB_Q8_GROUP ? nt - g0 : RMB_Q8_GROUP;
+    return g0;
+}
+
+/* The index in rmb_q8_acts.q of token t's element i. */
+static inline size_t rmb_q8_at(size_t nt, size_t k, size_t t, size_t i)
+{
+    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
+    return g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
+}
+
+/* The index in rmb_q8_acts.d of token t's block b. */
+static inline size_t rmb_q8_block_at(size_t nt, size_t k, size_t t, size_t b)
+{
+    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
+    return g0 * (k / 32) + b * ng + t - g0;
+}
 
 /* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */
 float rmb_exp_sum_ref(float *p, size_t n, float max);

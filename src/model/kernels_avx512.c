@@ -3,7 +3,9 @@
  * for the tails so nothing is read past a row. */
 #include "model/kernels.h"
 
+#include <float.h>
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
@@ -72,18 +74,18 @@ TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, 
 #define XT_ROWS 8
 
 /* y[t][r] (+)= the accumulators of token t and weight row r, for the
- * tile's nt tokens and nr rows. */
-INLINE void store_tile(__m512 acc[3][XT_ROWS], size_t nt, size_t nr, float *y, size_t ldy,
+ * tile's nt tokens and nr rows; acc[v * rows + r] holds tokens 16v..16v+15
+ * of row r (rows a constant at most XT_ROWS). */
+INLINE void store_tile(const __m512 *acc, int rows, size_t nt, size_t nr, float *y, size_t ldy,
                        bool accumulate)
 {
-    float col[3][XT_ROWS][16];
-    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
-        for (int v = 0; v < 3; v++)
-            _mm512_storeu_ps(col[v][r], acc[v][r]);
-    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
+    float col[3 * XT_ROWS][16];
+    for (int i = 0; i < 3 * rows; i++) /* constant bounds keep acc in registers */
+        _mm512_storeu_ps(col[i], acc[i]);
+    for (size_t r = 0; r < rmb_min_size(nr, (size_t)rows); r++)
         for (size_t t = 0; t < nt; t++) {
             float *out = y + t * ldy + r;
-            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
+            *out = (accumulate ? *out : 0) + col[t / 16 * (size_t)rows + r][t % 16];
         }
 }
 
@@ -91,13 +93,13 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
                     size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const float *wr[XT_ROWS];
-    __m512 acc[3][XT_ROWS];
+    __m512 acc[3 * XT_ROWS];
     __mmask16 m[3];
     for (int v = 0; v < 3; v++) {
         size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
         m[v] = tail_mask(left);
         for (int r = 0; r < XT_ROWS; r++)
-            acc[v][r] = _mm512_setzero_ps();
+            acc[v * XT_ROWS + r] = _mm512_setzero_ps();
     }
     for (int r = 0; r < XT_ROWS; r++)
         wr[r] = panel + rmb_min_size((size_t)r, nr - 1) * PANEL_LD;
@@ -107,12 +109,12 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
                x2 = _mm512_maskz_loadu_ps(m[2], row + 32);
         for (int r = 0; r < XT_ROWS; r++) {
             __m512 b = _mm512_set1_ps(wr[r][kk]);
-            acc[0][r] = _mm512_fmadd_ps(x0, b, acc[0][r]);
-            acc[1][r] = _mm512_fmadd_ps(x1, b, acc[1][r]);
-            acc[2][r] = _mm512_fmadd_ps(x2, b, acc[2][r]);
+            acc[r] = _mm512_fmadd_ps(x0, b, acc[r]);
+            acc[XT_ROWS + r] = _mm512_fmadd_ps(x1, b, acc[XT_ROWS + r]);
+            acc[2 * XT_ROWS + r] = _mm512_fmadd_ps(x2, b, acc[2 * XT_ROWS + r]);
         }
     }
-    store_tile(acc, nt, nr, y, ldy, accumulate);
+    store_tile(acc, XT_ROWS, nt, nr, y, ldy, accumulate);
 }
 
 TARGET static void gemm_rows_xt(const float *xt, size_t nt, size_t k, const void *w,
@@ -312,13 +314,13 @@ INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np,
                            size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const unsigned char *row[XT_ROWS];
-    __m512 acc[3][XT_ROWS];
+    __m512 acc[3 * XT_ROWS];
     __mmask32 m[3];
     for (int v = 0; v < 3; v++) {
         size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
         m[v] = left >= 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (2 * left)) - 1);
         for (int r = 0; r < XT_ROWS; r++)
-            acc[v][r] = _mm512_setzero_ps();
+            acc[v * XT_ROWS + r] = _mm512_setzero_ps();
     }
     for (int r = 0; r < XT_ROWS; r++)
         row[r] = wr.base + rmb_min_size((size_t)r, nr - 1) * wr.stride;
@@ -331,12 +333,12 @@ INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np,
             int pair;
             memcpy(&pair, row[r] + 4 * p, 4);
             __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
-            acc[0][r] = _mm512_dpbf16_ps(acc[0][r], x0, b);
-            acc[1][r] = _mm512_dpbf16_ps(acc[1][r], x1, b);
-            acc[2][r] = _mm512_dpbf16_ps(acc[2][r], x2, b);
+            acc[r] = _mm512_dpbf16_ps(acc[r], x0, b);
+            acc[XT_ROWS + r] = _mm512_dpbf16_ps(acc[XT_ROWS + r], x1, b);
+            acc[2 * XT_ROWS + r] = _mm512_dpbf16_ps(acc[2 * XT_ROWS + r], x2, b);
         }
     }
-    store_tile(acc, nt, nr, y, ldy, accumulate);
+    store_tile(acc, XT_ROWS, nt, nr, y, ldy, accumulate);
 }
 
 TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const void *w,
@@ -361,7 +363,218 @@ TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const
     }
 }
 
-const rmb_kernels rmb_kernels_avx512 = {"avx512", NULL, gemm_rows_xt, NULL, dot, dots, wsum,
-                                        exp_sum,  silu_mul};
-const rmb_kernels rmb_kernels_avx512_bf16 = {"avx512", NULL,     gemm_rows_xt, gemm_bf16, dot,
-                                             dots,     wsum,     exp_sum,      silu_mul};
+/* ---- the int8 product (AVX512-VNNI) ---- */
+
+/* quantize_q8 (AVX-512F; the VNNI-less sets use it too): each token's
+ * block as two vectors, x * id rounded half away from zero exactly as
+ * roundf: t = trunc(v), then t + trunc(2 (v - t)), where v - t is exact. */
+INLINE __m512i quantize16(const float *x, __m512 id)
+{
+    __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x), id);
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(v, t);
+    v = _mm512_add_ps(t, _mm512_roundscale_ps(_mm512_add_ps(f, f),
+                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+    return _mm512_cvttps_epi32(v);
+}
+
+TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
+                               const rmb_q8_acts *out)
+{
+    const __m512 big = _mm512_set1_ps(FLT_MAX);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t b = b0; b < b1; b++) {
+            const float *xb = x + t * k + b * 32;
+            __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(xb)),
+                   a1 = _mm512_abs_ps(_mm512_loadu_ps(xb + 16));
+            bool finite = !(_mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) |
+                            _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ));
+            float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN,
+                  id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
+            uint8_t u[32];
+            memset(u, 128, sizeof u);
+            if (id > 0) {
+                __m512 iv = _mm512_set1_ps(id);
+                __m512i off = _mm512_set1_epi32(128);
+                _mm_storeu_si128((__m128i *)u, _mm512_cvtepi32_epi8(_mm512_add_epi32(
+                                                   quantize16(xb, iv), off)));
+                _mm_storeu_si128((__m128i *)(u + 16), _mm512_cvtepi32_epi8(_mm512_add_epi32(
+                                                          quantize16(xb + 16, iv), off)));
+            }
+            for (size_t i = 0; i < 32; i += 4) /* a group's quads are contiguous */
+                memcpy(out->q + rmb_q8_at(nt, k, t, b * 32 + i), u + i, 4);
+            out->d[rmb_q8_block_at(nt, k, t, b)] = d;
+        }
+}
+
+#define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
+#define INLINE_VNNI TARGET_VNNI static inline __attribute__((always_inline))
+
+/* Loops over a tile's registers, unrolled so that the arrays stay in
+ * registers (too large for the compilers' own complete unrolling). */
+#define UNROLL _Pragma("GCC unroll 16")
+
+#define Q8_BLOCK_BYTES 34
+/* Weight rows per tile: 2 x 12 accumulators (int32 per block, fp32 over
+ * all blocks) and 3 activation vectors fit the 32 registers. */
+#define Q8_ROWS 4
+/* Blocks per panel: 4096 columns, so that Qwen3-0.6B's widest rows need
+ * one panel and the tiles never go through y. */
+#define Q8_PANEL_BLOCKS 128
+
+/* Per (weight row, block) of a panel: the scale as float, and -128 x the
+ * sum of the block's quants, which takes the activations' +128 offset back
+ * out of vpdpbusd's sum.  The quants themselves are read in place. */
+typedef struct q8_panel {
+    float d[PANEL_ROWS][Q8_PANEL_BLOCKS];
+    int32_t off[PANEL_ROWS][Q8_PANEL_BLOCKS];
+} q8_panel;
+
+/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb); the quants' sum by
+ * psadbw on the quants + 128. */
+TARGET_VNNI static void pack_q8(const unsigned char *w, size_t row_bytes, size_t nr, size_t nb,
+                                q8_panel *p)
+{
+    const __m256i k80 = _mm256_set1_epi8((char)0x80);
+    for (size_t r = 0; r < nr; r++)
+        for (size_t b = 0; b < nb; b++) {
+            const unsigned char *blk = w + r * row_bytes + b * Q8_BLOCK_BYTES;
+            uint16_t h;
+            memcpy(&h, blk, 2);
+            p->d[r][b] = _cvtsh_ss(h);
+            __m256i sad = _mm256_sad_epu8(
+                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), k80),
+                _mm256_setzero_si256());
+            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad),
+                                       _mm256_extracti128_si256(sad, 1));
+            int32_t sum = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            p->off[r][b] = -128 * sum;
+        }
+}
+
+/* The 4 x 4 transposes within each 128-bit lane: between four rows of 16
+ * tokens (a[r], lane l: tokens 4l..4l+3) and sixteen tokens of four rows
+ * (u[j], lane l: token 4l + j).  Its own inverse. */
+INLINE void transpose4(const __m512 *a, __m512 *u)
+{
+    __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a[0], a[1])),
+            t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a[0], a[1])),
+            t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a[2], a[3])),
+            t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a[2], a[3]));
+    u[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+}
+
+/* y[t][0..nr) = the accumulators of token t for the tile's nt tokens, or
+ * (load) the reverse. */
+INLINE void move_q8(__m512 *acc, size_t nt, size_t nr, float *y, size_t ldy, bool load)
+{
+    __mmask8 cols = (__mmask8)((1u << nr) - 1);
+    for (size_t v = 0; v < 3 && v * 16 < nt; v++) {
+        __m512 u[4];
+        float col[4][16] = {{0}};
+        if (!load) {
+            transpose4(acc + v * Q8_ROWS, u);
+            for (int j = 0; j < 4; j++)
+                _mm512_storeu_ps(col[j], u[j]);
+        }
+        for (size_t t = v * 16; t < rmb_min_size(nt, v * 16 + 16); t++) {
+            float *c = &col[t % 4][t % 16 / 4 * 4];
+            if (load)
+                _mm_storeu_ps(c, _mm_maskz_loadu_ps(cols, y + t * ldy));
+            else
+                _mm_mask_storeu_ps(y + t * ldy, cols, _mm_loadu_ps(c));
+        }
+        if (load) {
+            for (int j = 0; j < 4; j++)
+                u[j] = _mm512_loadu_ps(col[j]);
+            transpose4(u, acc + v * Q8_ROWS);
+        }
+    }
+}
+
+/* One group of nt <= 48 tokens x Q8_ROWS weight rows over nb blocks: per
+ * block, int32 sums by vpdpbusd (a quad of 16 tokens + 128 as unsigned
+ * bytes, times a weight quad broadcast), which start from the panel's
+ * -128 x sum of the weight block, then each scaled into its fp32
+ * accumulator (which starts from y after the first panel). */
+INLINE_VNNI void tile_q8(const uint8_t *xq, const float *xd, size_t nt, size_t nb,
+                         const unsigned char *w, size_t row_bytes, const q8_panel *p, size_t r0,
+                         size_t nr, float *y, size_t ldy, bool accumulate)
+{
+    const unsigned char *wr[Q8_ROWS];
+    size_t pr[Q8_ROWS];
+    __m512 acc[3 * Q8_ROWS];
+    __mmask16 m[3];
+    UNROLL for (int v = 0; v < 3; v++)
+        m[v] = tail_mask(nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0);
+    UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+        pr[r] = r0 + rmb_min_size((size_t)r, nr - 1);
+        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes + 2;
+    }
+    UNROLL for (int i = 0; i < 3 * Q8_ROWS; i++)
+        acc[i] = _mm512_setzero_ps();
+    if (accumulate)
+        move_q8(acc, nt, nr, y, ldy, true);
+    for (size_t b = 0; b < nb; b++) {
+        __m512i s[3 * Q8_ROWS];
+        UNROLL for (int r = 0; r < Q8_ROWS; r++)
+            s[r] = s[Q8_ROWS + r] = s[2 * Q8_ROWS + r] = _mm512_set1_epi32(p->off[pr[r]][b]);
+        UNROLL for (int i = 0; i < 8; i++) {
+            __m512i x[3];
+            UNROLL for (int v = 0; v < 3; v++)
+                x[v] = _mm512_maskz_loadu_epi32(m[v], xq + 64 * v);
+            xq += 4 * nt; /* pointers advance: fewer live registers */
+            UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+                int quad;
+                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 4 * i, 4);
+                __m512i wq = _mm512_set1_epi32(quad);
+                UNROLL for (int v = 0; v < 3; v++)
+                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], x[v], wq);
+            }
+        }
+        UNROLL for (int v = 0; v < 3; v++) {
+            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + 16 * v);
+            UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+                __m512 d = _mm512_mul_ps(dx, _mm512_set1_ps(p->d[pr[r]][b]));
+                acc[v * Q8_ROWS + r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s[v * Q8_ROWS + r]),
+                                                       acc[v * Q8_ROWS + r]);
+            }
+        }
+        xd += nt;
+    }
+    move_q8(acc, nt, nr, y, ldy, false);
+}
+
+TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const void *w,
+                                size_t j0, size_t j1, float *y, size_t ldy)
+{
+    q8_panel p;
+    size_t row_bytes = k / 32 * Q8_BLOCK_BYTES, ng;
+    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
+        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
+        for (size_t c0 = 0; c0 < k / 32; c0 += Q8_PANEL_BLOCKS) {
+            size_t nb = rmb_min_size(Q8_PANEL_BLOCKS, k / 32 - c0);
+            const unsigned char *wp = (const unsigned char *)w + jb * row_bytes + c0 * Q8_BLOCK_BYTES;
+            pack_q8(wp, row_bytes, nr, nb, &p);
+            for (size_t t = 0; t < nt; t += ng) {
+                rmb_q8_group(nt, t, &ng);
+                for (size_t j = 0; j < nr; j += Q8_ROWS)
+                    tile_q8(x->q + t * k + c0 * 32 * ng, x->d + t * (k / 32) + c0 * ng, ng, nb,
+                            wp + j * row_bytes, row_bytes, &p, j, rmb_min_size(nr - j, Q8_ROWS),
+                            y + t * ldy + jb + j, ldy, c0 > 0);
+            }
+        }
+    }
+}
+
+const rmb_kernels rmb_kernels_avx512 = {
+    "avx512", NULL, gemm_rows_xt, NULL, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
+    exp_sum,  silu_mul};
+const rmb_kernels rmb_kernels_avx512_vnni = {
+    "avx512", NULL, gemm_rows_xt, NULL, gemm_q8, quantize_q8, dot, dots, wsum, exp_sum, silu_mul};
+const rmb_kernels rmb_kernels_avx512_bf16 = {
+    "avx512", NULL, gemm_rows_xt, gemm_bf16, gemm_q8, quantize_q8, dot, dots, wsum,
+    exp_sum,  silu_mul};

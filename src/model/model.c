@@ -46,8 +46,9 @@ static rmb_status find_arch(const rmb_config *cfg, const rmb_arch **out, rmb_err
 
 static rmb_status check_options(const rmb_model_options *opt, rmb_error *err)
 {
-    if (opt->compute && strcmp(opt->compute, "exact") && strcmp(opt->compute, "bf16"))
-        return rmb_fail(err, RMB_EUSAGE, "compute '%s': expected 'exact' or 'bf16'",
+    if (opt->compute && strcmp(opt->compute, "exact") && strcmp(opt->compute, "bf16") &&
+        strcmp(opt->compute, "int8"))
+        return rmb_fail(err, RMB_EUSAGE, "compute '%s': expected 'exact', 'bf16' or 'int8'",
                         opt->compute);
     if (opt->threads < 0 || opt->chunk_tokens < 0)
         return rmb_fail(err, RMB_EUSAGE, "threads and chunk_tokens must not be negative");
@@ -55,6 +56,20 @@ static rmb_status check_options(const rmb_model_options *opt, rmb_error *err)
         return rmb_fail(err, RMB_EUNSUPPORTED, "kernels '%s': unknown or not supported by this CPU",
                         opt->kernels);
     return RMB_OK;
+}
+
+/* Whether any layer matrix is Q8_0: the int8 path has nothing to do
+ * otherwise, and silently computing exactly would hide the mistake. */
+static bool has_q8_0(const rmb_net *net)
+{
+    for (int l = 0; l < net->cfg->n_layers; l++) {
+        const rmb_layer *L = &net->layers[l];
+        const rmb_tensor *w[] = {L->wq, L->wk, L->wv, L->wo, L->wg, L->wu, L->wd};
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+            if (w[i] && w[i]->dtype == RMB_DT_Q8_0)
+                return true;
+    }
+    return false;
 }
 
 /* The configuration: dir/config.json, or a GGUF file's rmb.config_json
@@ -91,8 +106,14 @@ static rmb_status load(rmb_model *m, const char *model, const rmb_model_options 
     m->net.kern = rmb_kernels_find(opt->kernels);
     m->net.chunk = opt->chunk_tokens ? (size_t)opt->chunk_tokens : 256;
     m->net.bf16 = opt->compute && !strcmp(opt->compute, "bf16");
+    m->net.int8 = opt->compute && !strcmp(opt->compute, "int8");
     if ((st = rmb_net_bind(&m->net, &m->weights, err)))
         return st;
+    if (m->net.int8 && !has_q8_0(&m->net))
+        return rmb_fail(err, RMB_EUSAGE,
+                        "%s: compute 'int8' needs Q8_0 weights (a GGUF written by rmb convert "
+                        "--type q8_0)",
+                        model);
     size_t row = ((size_t)m->cfg.hidden + 2 * (size_t)m->cfg.n_kv_heads * m->cfg.head_dim +
                   (size_t)m->cfg.head_dim) * 4;
     m->default_budget = PASS_BYTES / row > m->net.chunk ? PASS_BYTES / row : m->net.chunk;

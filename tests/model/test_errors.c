@@ -38,6 +38,10 @@ static void test_bad_options_and_inputs(void)
     CHECK_EQ_INT(rmb_model_open(&m, dir, &junk, &err), RMB_EUSAGE);
     CHECK_CONTAINS(err.msg, "'fast'");
     CHECK_CONTAINS(err.msg, "'bf16'");
+    CHECK_CONTAINS(err.msg, "'int8'");
+    rmb_model_options int8 = {.compute = "int8"}; /* llama_f32 has no Q8_0 matrix */
+    CHECK_EQ_INT(rmb_model_open(&m, dir, &int8, &err), RMB_EUSAGE);
+    CHECK_CONTAINS(err.msg, "llama_f32: compute 'int8' needs Q8_0 weights");
     CHECK_EQ_INT(rmb_model_open(&m, "/nonexistent-model-dir", NULL, &err), RMB_EDATA);
     CHECK_CONTAINS(err.msg, "/nonexistent-model-dir/config.json");
     CHECK_EQ_INT(rmb_model_open(&m, dir, NULL, &err), RMB_OK);

@@ -264,6 +264,173 @@ static void test_blocked_attention(void)
 }
 
 /* dot against the scalar set, exp_sum and silu_mul against expf. */
+
+/* The test's own reading of the int8 path's quantization: per token and
+ * block of 32, d = max |x| / 127 in fp32, q = roundf(x * (1 / d)) (ggml's
+ * rounding; the blocks here are far from 1 / d overflowing); row-major. */
+static void quantize_rows(const float *x, size_t nt, size_t k, int *q, float *d)
+{
+    for (size_t t = 0; t < nt; t++)
+        for (size_t b = 0; b < k / 32; b++) {
+            float amax = 0;
+            for (size_t i = b * 32; i < b * 32 + 32; i++)
+                amax = fmaxf(amax, fabsf(x[t * k + i]));
+            float s = d[t * (k / 32) + b] = amax / 127.0f;
+            for (size_t i = b * 32; i < b * 32 + 32; i++)
+                q[t * k + i] = s > 0 ? (int)lroundf(x[t * k + i] * (1.0f / s)) : 0;
+        }
+}
+
+/* The workspace of the int8 path for nt x k activations. */
+static rmb_q8_acts q8_alloc(size_t nt, size_t k)
+{
+    rmb_q8_acts a = {malloc(nt * k), malloc(nt * k / 32 * sizeof(float))};
+    return a;
+}
+
+static void q8_free(rmb_q8_acts a)
+{
+    free(a.q), free(a.d);
+}
+
+/* quantize_q8 of set kern against quantize_rows: the same quants (+ 128)
+ * and scales where rmb_q8_at and rmb_q8_block_at place them (checked
+ * against the layout they document); returns the mismatches. */
+static int check_quantize(const rmb_kernels *kern, const float *x, size_t nt, size_t k,
+                          const rmb_q8_acts *out)
+{
+    int *q = malloc(nt * k * sizeof *q), bad = 0;
+    float *d = malloc(nt * k / 32 * sizeof *d);
+    quantize_rows(x, nt, k, q, d);
+    memset(out->q, 0x55, nt * k);
+    kern->quantize_q8(x, nt, k, 0, k / 32, out);
+    for (size_t t = 0; t < nt; t++) {
+        size_t g0 = t / RMB_Q8_GROUP * RMB_Q8_GROUP,
+               ng = nt - g0 < RMB_Q8_GROUP ? nt - g0 : RMB_Q8_GROUP;
+        for (size_t i = 0; i < k; i++) {
+            bad += rmb_q8_at(nt, k, t, i) != g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
+            bad += out->q[rmb_q8_at(nt, k, t, i)] != q[t * k + i] + 128;
+        }
+        for (size_t b = 0; b < k / 32; b++) {
+            size_t at = rmb_q8_block_at(nt, k, t, b);
+            bad += at != g0 * (k / 32) + b * ng + t - g0;
+            bad += out->d[at] != d[t * (k / 32) + b];
+        }
+    }
+    free(q), free(d);
+    return bad;
+}
+
+/* The int8 product: every set's quantization against the test's own; the
+ * scalar reference against a double-precision sum of d_x d_w q_x q_w from
+ * the row-major quants; every set's gemm_q8 and the driver (2 threads)
+ * bit-identical to the reference, which they compute exactly. */
+static void check_gemm_q8(const rmb_kernels *kern, size_t nt, size_t kk, size_t n)
+{
+    unsigned state = (unsigned)(nt * 37 + kk * 11 + n);
+    float *x = malloc(nt * kk * sizeof *x), *y = malloc(nt * n * sizeof *y),
+          *ref = malloc(nt * n * sizeof *ref), *d = malloc(nt * kk / 32 * sizeof *d);
+    void *work = malloc(nt * kk * 9 / 8);
+    int *q = malloc(nt * kk * sizeof *q);
+    rmb_q8_acts xq = q8_alloc(nt, kk);
+    for (size_t i = 0; i < nt * kk; i++) /* token scales from 1e-3 to 10 */
+        x[i] = frand(&state) * powf(10.0f, (float)(i / kk % 5) - 3.0f);
+    for (size_t i = 0; i < 32 && nt * kk >= 64; i++) /* a block of zeros */
+        x[32 + i] = 0;
+    unsigned char *w = make_weights(RMB_DT_Q8_0, n * kk, &state);
+    int bad = check_quantize(kern, x, nt, kk, &xq);
+    rmb_gemm_q8_ref(&xq, nt, kk, w, 0, n, ref, n);
+    quantize_rows(x, nt, kk, q, d);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t j = 0; j < n; j++) {
+            double exact = 0, scale = 0;
+            for (size_t b = 0; b < kk / 32; b++) {
+                const unsigned char *blk = w + (j * kk / 32 + b) * 34;
+                uint16_t h;
+                memcpy(&h, blk, 2);
+                double isum = 0;
+                for (size_t i = 0; i < 32; i++)
+                    isum += q[t * kk + b * 32 + i] * (double)(signed char)blk[2 + i];
+                exact += (double)d[t * (kk / 32) + b] * rmb_load_f16(h) * isum;
+                scale += fabs((double)d[t * (kk / 32) + b] * rmb_load_f16(h) * isum);
+            }
+            bad += !(fabs(ref[t * n + j] - exact) <= 1e-6 * scale + 1e-30);
+        }
+    for (size_t i = 0; i < nt * n; i++)
+        y[i] = -12345.0f;
+    kern->gemm_q8(&xq, nt, kk, w, 1, n, y, n);
+    for (size_t t = 0; t < nt; t++) {
+        bad += y[t * n] != -12345.0f;
+        for (size_t j = 1; j < n; j++)
+            bad += y[t * n + j] != ref[t * n + j];
+    }
+    rmb_pool *pool;
+    rmb_error err;
+    CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
+    rmb_gemm_q8(pool, kern, x, nt, kk, w, n, y, work, false);
+    rmb_pool_destroy(pool);
+    for (size_t i = 0; i < nt * n; i++)
+        bad += y[i] != ref[i];
+    if (bad)
+        fprintf(stderr, "%s gemm_q8 nt=%zu k=%zu n=%zu: %d bad\n", kern->name, nt, kk, n, bad);
+    CHECK_EQ_INT(bad, 0);
+    free(x), free(y), free(ref), free(d), free(work), free(q), free(w);
+    q8_free(xq);
+}
+
+/* Rounding half away from zero, zero blocks, inf or NaN making the block's
+ * scale NaN and its quants 0, and a block so small that 1 / d overflows
+ * quantizing to 0 (one token: element i of block b at b * 32 + i). */
+static void check_quantize_edges(const rmb_kernels *kern)
+{
+    float x[5 * 32] = {127.0f, 2.5f, -2.5f, 0.5f, -0.49999997f, 126.5f, -127.0f, 1.4999999f};
+    x[64] = INFINITY, x[96] = NAN, x[97] = 5.0f;
+    for (int i = 0; i < 32; i++) /* subnormal: d = 2^-149, 1 / d overflows */
+        x[128 + i] = (float)(i + 159) * 0x1p-149f;
+    rmb_q8_acts a = q8_alloc(1, 5 * 32);
+    kern->quantize_q8(x, 1, 5 * 32, 0, 5, &a);
+    static const int want[8] = {127, 3, -3, 1, 0, 127, -127, 1};
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ_INT(a.q[i] - 128, want[i]);
+    CHECK(a.d[0] == 1.0f && a.d[1] == 0.0f && isnan(a.d[2]) && isnan(a.d[3]));
+    CHECK(a.d[4] == 0x1p-149f);
+    for (int i = 32; i < 160; i++)
+        CHECK_EQ_INT(a.q[i], 128);
+    q8_free(a);
+}
+
+static void test_gemm_q8(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    /* k = 4128: two of the AVX-512 kernel's panels (4096 columns) */
+    static const size_t nts[] = {1, 3, 17, 49, 97}, ks[] = {32, 64, 1056, 2080, 4128},
+                        ns[] = {1, 5, 19, 70};
+    for (size_t i = 0; i < count; i++) {
+        check_quantize_edges(list[i]);
+        for (size_t a = 0; a < 5; a++)
+            for (size_t b = 0; b < 5; b++)
+                for (size_t c = 0; c < 4; c++)
+                    check_gemm_q8(list[i], nts[a], ks[b], ns[c]);
+    }
+    /* The AVX-512 variants this CPU runs but rmb_kernels_available passes
+     * over for a better one, on one shape. */
+    __builtin_cpu_init();
+    bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl");
+    const rmb_kernels *more[] = {avx512 ? &rmb_kernels_avx512 : NULL,
+                                 avx512 && __builtin_cpu_supports("avx512vnni")
+                                     ? &rmb_kernels_avx512_vnni
+                                     : NULL};
+    for (size_t i = 0; i < 2; i++)
+        if (more[i]) {
+            check_quantize_edges(more[i]);
+            check_gemm_q8(more[i], 49, 4128, 19);
+        }
+}
+
+/* dot, dots and wsum against the scalar set, exp_sum and silu_mul against
+ * expf. */
 static void test_attention_kernels(void)
 {
     size_t count;
@@ -308,4 +475,5 @@ static void test_cleanup(void)
     free((void *)transpose(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_blocked_attention, test_attention_kernels, test_f16_widening, test_cleanup)
+TEST_MAIN(test_gemm, test_gemm_bf16, test_gemm_q8, test_blocked_attention, test_attention_kernels,
+          test_f16_widening, test_cleanup)
