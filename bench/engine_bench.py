@@ -14,6 +14,10 @@
     The slice runs on a small model of the Qwen3 family (--slice-model) so
     that the naive plan finishes in minutes; the 0.6B shape's own speed on
     RMB sequences comes from the next item;
+  - Q8_0: the int8 (vpdpbusd) GEMM and prefill on a Q8_0 GGUF (rmb convert)
+    against llama.cpp's Q8_0 on a Q8_0 GGUF of the same weights (quantized
+    here as ggml's reference quantizer does), and the Q8_0 scores' error
+    against the bf16 weights' exact scores;
   - the bf16 path's score error against the exact path on the Qwen3-0.6B shape
     over the RMB sequences of a few conversations (full depth): median
     relative error and pairwise decision agreement on the pairs whose exact
@@ -68,7 +72,7 @@ def ensure_checkpoint(d, cfg, seed):
 # ---- GGUF (version 3) from the safetensors checkpoint ----
 
 GGUF_U32, GGUF_I32, GGUF_F32, GGUF_STR, GGUF_ARR = 4, 5, 6, 8, 9
-GGML_F32, GGML_BF16 = 0, 30
+GGML_F32, GGML_Q8_0, GGML_BF16 = 0, 8, 30
 ALIGN = 32
 
 
@@ -132,10 +136,30 @@ def bf16_to_f32(raw):
     return struct.pack("<%dI" % n, *(h << 16 for h in halves))
 
 
-def write_gguf(ckpt, out, cfg):
+def q8_0(raw):
+    """bf16 bytes quantized as ggml's reference Q8_0 quantizer does: blocks of
+    32, d = max|x| / 127 stored as fp16, q = round(x / d) half away from
+    zero (numpy, in chunks)."""
+    import numpy as np
+    bits = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
+    x = bits.view(np.float32).reshape(-1, 32)
+    out = []
+    for c in range(0, len(x), 1 << 20):
+        blk = x[c:c + (1 << 20)]
+        d = np.abs(blk).max(axis=1) / 127.0
+        inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1), 0).astype(np.float32)
+        v = blk * inv[:, None]
+        q = (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int8)
+        rec = np.zeros(len(blk), dtype=[("d", "<f2"), ("q", "i1", 32)])
+        rec["d"], rec["q"] = d.astype(np.float16), q
+        out.append(rec.tobytes())
+    return b"".join(out)
+
+
+def write_gguf(ckpt, out, cfg, kind=GGML_BF16):
     """llama.cpp's qwen3 model from the checkpoint's bf16 weights: matrices
-    stay bf16, norms become f32 (as llama.cpp's converter writes them); the
-    tied output matrix is the embedding.  Written once, then reused."""
+    bf16 or Q8_0 (kind), norms f32 (as llama.cpp's converter writes them);
+    the tied output matrix is the embedding.  Written once, then reused."""
     if os.path.exists(out):
         return out
     print("writing", out, file=sys.stderr)
@@ -151,7 +175,7 @@ def write_gguf(ckpt, out, cfg):
         if len(t["shape"]) == 1:
             tensors.append((g, t["shape"], GGML_F32, bf16_to_f32(raw)))
         else:
-            tensors.append((g, t["shape"], GGML_BF16, raw))
+            tensors.append((g, t["shape"], kind, q8_0(raw) if kind == GGML_Q8_0 else raw))
     a = "qwen3"
     kv = [gguf_kv("general.architecture", GGUF_STR, a),
           gguf_kv("general.name", GGUF_STR, "rmb bench Qwen3-0.6B shape (random)"),
@@ -219,17 +243,29 @@ def read_scores(path):
     return list(struct.unpack("<%df" % (len(raw) // 4), raw))
 
 
-def bf16_error(items, exact, fast):
-    std = statistics.pstdev(exact)
-    rel = [abs(b - a) / abs(a) for a, b in zip(exact, fast) if a != 0]
+def score_error(items, ref, other):
+    """other's scores against ref's: median relative error, median and max
+    absolute error as a fraction of ref's standard deviation, and decision
+    agreement on the pairs whose ref gap exceeds 5% of that deviation."""
+    std = statistics.pstdev(ref)
+    rel = [abs(b - a) / abs(a) for a, b in zip(ref, other) if a != 0]
+    dev = [abs(b - a) / std for a, b in zip(ref, other)]
     pairs = agree = 0
     for it in items:
         for loser in it[1:]:
-            gap = exact[it[0]] - exact[loser]
+            gap = ref[it[0]] - ref[loser]
             if abs(gap) > 0.05 * std:
                 pairs += 1
-                agree += (gap > 0) == (fast[it[0]] - fast[loser] > 0)
-    return statistics.median(rel), pairs, agree
+                agree += (gap > 0) == (other[it[0]] - other[loser] > 0)
+    return dict(rel=statistics.median(rel), dev=statistics.median(dev), max_dev=max(dev),
+                pairs=pairs, agree=agree)
+
+
+def print_error(title, e):
+    print("%s: median relative error %.2e; error / std of the reference scores: median %.2e, "
+          "max %.2e; decisions agree on %d of %d pairs (%.1f%%) with gap > 5%% of the std" % (
+              title, e["rel"], e["dev"], e["max_dev"], e["agree"], e["pairs"],
+              100.0 * e["agree"] / e["pairs"] if e["pairs"] else float("nan")))
 
 
 def slice_run(exe, model, threads, compute, ids, out, plan):
@@ -251,6 +287,11 @@ def main():
     big = ensure_checkpoint(a.cache, model_bench.QWEN3_06B, 1)
     small = ensure_checkpoint(a.cache + "-slice", SLICE_MODEL, 2)
     gguf = write_gguf(big, a.cache + ".bf16.gguf", model_bench.QWEN3_06B)
+    gguf_q8 = write_gguf(big, a.cache + ".q8_0.gguf", model_bench.QWEN3_06B, GGML_Q8_0)
+    rmb_q8 = a.cache + ".rmb-q8_0.gguf"  # the same weights as rmb convert writes them
+    if not os.path.exists(rmb_q8):
+        subprocess.check_call([os.path.join(a.build, "rmb"), "convert", big, rmb_q8, "--type",
+                               "q8_0", "--quiet"])
     work = a.cache + "-work"
     os.makedirs(work, exist_ok=True)
     ids_slice = os.path.join(work, "slice%d.ids" % a.slice)
@@ -268,10 +309,14 @@ def main():
     bfp = max(p["bf16_gflops"] for p in pk)
     ge = max(g["exact_gflops"] for g in gm)
     gb = max(g["bf16_gflops"] for g in gm)
+    i8p = max(p["int8_gops"] for p in pk)
+    gi = max(g["int8_gops"] for g in gm)
 
     pp_exact = run_json([exe, big, str(th), str(a.tokens), "2", "-", "exact"])
     pp_bf16 = run_json([exe, big, str(th), str(a.tokens), "2", "-", "bf16"])
+    pp_int8 = run_json([exe, rmb_q8, str(th), str(a.tokens), "2", "-", "int8"])
     llama, why = llama_pp(gguf, a.tokens, 2, th)
+    llama_q8, why_q8 = llama_pp(gguf_q8, a.tokens, 2, th)
 
     sb = slice_run(exe, small, th, "exact", ids_slice, os.path.join(work, "s_batch.f32"), "batch")
     sn = slice_run(exe, small, th, "exact", ids_slice, os.path.join(work, "s_naive.f32"), "naive")
@@ -280,22 +325,36 @@ def main():
 
     ee = slice_run(exe, big, th, "exact", ids_err, os.path.join(work, "e_exact.f32"), "batch")
     eb = slice_run(exe, big, th, "bf16", ids_err, os.path.join(work, "e_bf16.f32"), "batch")
-    med, pairs, agree = bf16_error(read_items(ids_err), read_scores(os.path.join(work, "e_exact.f32")),
-                                   read_scores(os.path.join(work, "e_bf16.f32")))
+    eq = slice_run(exe, rmb_q8, th, "int8", ids_err, os.path.join(work, "e_int8.f32"), "batch")
+    items, ref = read_items(ids_err), read_scores(os.path.join(work, "e_exact.f32"))
+    err_bf16 = score_error(items, ref, read_scores(os.path.join(work, "e_bf16.f32")))
+    err_q8 = score_error(items, ref, read_scores(os.path.join(work, "e_int8.f32")))
 
     print("engine bench, %d threads, %s kernels; ratios are within this run" % (th, gm[0]["kernels"]))
-    print("peaks: fp32 FMA %.1f GFLOP/s, bf16 vdpbf16ps %.1f GFLOP/s" % (fma, bfp))
+    print("peaks: fp32 FMA %.1f GFLOP/s, bf16 vdpbf16ps %.1f GFLOP/s, int8 vpdpbusd %.1f GOP/s"
+          % (fma, bfp, i8p))
     print("GEMM M=512 (Qwen3-0.6B projections, bf16 weights): exact %.1f GFLOP/s = %.0f%% of the "
           "FMA peak; bf16 %.1f GFLOP/s = %.0f%% of the vdpbf16ps peak" % (ge, 100 * ge / fma, gb,
                                                                         100 * gb / bfp))
-    print("prefill pp%d, Qwen3-0.6B shape: rmb exact %.1f tok/s, rmb bf16 %.1f tok/s" % (
-        a.tokens, pp_exact["tokens_per_second"], pp_bf16["tokens_per_second"]))
+    print("GEMM M=512, the same weights as Q8_0: int8 %.1f GOP/s = %.0f%% of the vpdpbusd peak, "
+          "%.2fx the bf16 GEMM" % (gi, 100 * gi / i8p, gi / gb))
+    print("prefill pp%d, Qwen3-0.6B shape: rmb exact %.1f tok/s, rmb bf16 %.1f tok/s, "
+          "rmb int8 (Q8_0 GGUF) %.1f tok/s" % (a.tokens, pp_exact["tokens_per_second"],
+                                              pp_bf16["tokens_per_second"],
+                                              pp_int8["tokens_per_second"]))
     if llama:
         lt = llama["tokens_per_second"]
         print("  llama.cpp BF16 %.1f tok/s: exact/llama.cpp %.2fx, bf16/llama.cpp %.2fx" % (
             lt, pp_exact["tokens_per_second"] / lt, pp_bf16["tokens_per_second"] / lt))
     else:
         print("  llama.cpp: not measured:", why)
+    if llama_q8:
+        lt = llama_q8["tokens_per_second"]
+        print("  llama.cpp Q8_0 %.1f tok/s: rmb int8/llama.cpp Q8_0 %.2fx; rmb int8/rmb bf16 %.2fx"
+              % (lt, pp_int8["tokens_per_second"] / lt,
+                 pp_int8["tokens_per_second"] / pp_bf16["tokens_per_second"]))
+    else:
+        print("  llama.cpp Q8_0: not measured:", why_q8)
     print("slice of %d of %d conversations (%d sequences), small Qwen3 (hidden %d, %d layers):" % (
         a.slice, info["conversations"], sb["sequences"], SLICE_MODEL["hidden_size"],
         SLICE_MODEL["num_hidden_layers"]))
@@ -303,19 +362,21 @@ def main():
         sb["rows"], sn["tokens"], sb["rows"] / sn["tokens"], sb["passes"]))
     print("  wall time batch %.1f s vs naive %.1f s: %.2fx; scores identical: %s" % (
         sb["seconds"], sn["seconds"], sb["seconds"] / sn["seconds"], "yes" if same else "NO"))
-    print("bf16 vs exact, Qwen3-0.6B shape, %d sequences of %d conversations: median relative "
-          "error %.2e; decisions agree on %d of %d pairs (%.1f%%) with gap > 5%% of the std" % (
-              ee["sequences"], a.error_conversations, med, agree, pairs,
-              100.0 * agree / pairs if pairs else float("nan")))
+    print_error("bf16 path vs exact, Qwen3-0.6B shape, %d sequences of %d conversations" % (
+        ee["sequences"], a.error_conversations), err_bf16)
+    print_error("Q8_0 (int8 path) vs the bf16 weights (exact path), same sequences", err_q8)
     rows_full = sb["rows"] * info["conversations"] / a.slice
-    for name, r in (("exact", ee), ("bf16", eb)):
+    for name, r in (("exact", ee), ("bf16", eb), ("Q8_0 int8", eq)):
         rate = r["rows"] / r["seconds"]
         print("projected full RMB (%d conversations, %.2fM tokens computed), 0.6B %s: %.0f rows/s "
               "on RMB sequences -> %.1f h" % (info["conversations"], rows_full / 1e6, name, rate,
                                                rows_full / rate / 3600))
     rss = max(r["peak_rss_bytes"] for r in (pp_exact, pp_bf16, ee, eb))
+    rss_q8 = max(r["peak_rss_bytes"] for r in (pp_int8, eq))
     print("peak RSS %.0f MiB for %.0f MiB of weights (weights + %.0f MiB)" % (
         rss / 2**20, ee["weight_bytes"] / 2**20, (rss - ee["weight_bytes"]) / 2**20))
+    print("peak RSS, Q8_0: %.0f MiB for %.0f MiB of weights (weights + %.0f MiB)" % (
+        rss_q8 / 2**20, eq["weight_bytes"] / 2**20, (rss_q8 - eq["weight_bytes"]) / 2**20))
 
 
 if __name__ == "__main__":

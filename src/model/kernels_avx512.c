@@ -74,18 +74,18 @@ TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, 
 #define XT_ROWS 8
 
 /* y[t][r] (+)= the accumulators of token t and weight row r, for the
- * tile's nt tokens and nr rows; acc[v * rows + r] holds tokens 16v..16v+15
- * of row r (rows a constant at most XT_ROWS). */
-INLINE void store_tile(const __m512 *acc, int rows, size_t nt, size_t nr, float *y, size_t ldy,
+ * tile's nt tokens and nr rows. */
+INLINE void store_tile(__m512 acc[3][XT_ROWS], size_t nt, size_t nr, float *y, size_t ldy,
                        bool accumulate)
 {
-    float col[3 * XT_ROWS][16];
-    for (int i = 0; i < 3 * rows; i++) /* constant bounds keep acc in registers */
-        _mm512_storeu_ps(col[i], acc[i]);
-    for (size_t r = 0; r < rmb_min_size(nr, (size_t)rows); r++)
+    float col[3][XT_ROWS][16];
+    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
+        for (int v = 0; v < 3; v++)
+            _mm512_storeu_ps(col[v][r], acc[v][r]);
+    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
         for (size_t t = 0; t < nt; t++) {
             float *out = y + t * ldy + r;
-            *out = (accumulate ? *out : 0) + col[t / 16 * (size_t)rows + r][t % 16];
+            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
         }
 }
 
@@ -93,13 +93,13 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
                     size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const float *wr[XT_ROWS];
-    __m512 acc[3 * XT_ROWS];
+    __m512 acc[3][XT_ROWS];
     __mmask16 m[3];
     for (int v = 0; v < 3; v++) {
         size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
         m[v] = tail_mask(left);
         for (int r = 0; r < XT_ROWS; r++)
-            acc[v * XT_ROWS + r] = _mm512_setzero_ps();
+            acc[v][r] = _mm512_setzero_ps();
     }
     for (int r = 0; r < XT_ROWS; r++)
         wr[r] = panel + rmb_min_size((size_t)r, nr - 1) * PANEL_LD;
@@ -109,12 +109,12 @@ INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const fl
                x2 = _mm512_maskz_loadu_ps(m[2], row + 32);
         for (int r = 0; r < XT_ROWS; r++) {
             __m512 b = _mm512_set1_ps(wr[r][kk]);
-            acc[r] = _mm512_fmadd_ps(x0, b, acc[r]);
-            acc[XT_ROWS + r] = _mm512_fmadd_ps(x1, b, acc[XT_ROWS + r]);
-            acc[2 * XT_ROWS + r] = _mm512_fmadd_ps(x2, b, acc[2 * XT_ROWS + r]);
+            acc[0][r] = _mm512_fmadd_ps(x0, b, acc[0][r]);
+            acc[1][r] = _mm512_fmadd_ps(x1, b, acc[1][r]);
+            acc[2][r] = _mm512_fmadd_ps(x2, b, acc[2][r]);
         }
     }
-    store_tile(acc, XT_ROWS, nt, nr, y, ldy, accumulate);
+    store_tile(acc, nt, nr, y, ldy, accumulate);
 }
 
 TARGET static void gemm_rows_xt(const float *xt, size_t nt, size_t k, const void *w,
@@ -314,13 +314,13 @@ INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np,
                            size_t nr, float *y, size_t ldy, bool accumulate)
 {
     const unsigned char *row[XT_ROWS];
-    __m512 acc[3 * XT_ROWS];
+    __m512 acc[3][XT_ROWS];
     __mmask32 m[3];
     for (int v = 0; v < 3; v++) {
         size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
         m[v] = left >= 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (2 * left)) - 1);
         for (int r = 0; r < XT_ROWS; r++)
-            acc[v * XT_ROWS + r] = _mm512_setzero_ps();
+            acc[v][r] = _mm512_setzero_ps();
     }
     for (int r = 0; r < XT_ROWS; r++)
         row[r] = wr.base + rmb_min_size((size_t)r, nr - 1) * wr.stride;
@@ -333,12 +333,12 @@ INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np,
             int pair;
             memcpy(&pair, row[r] + 4 * p, 4);
             __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
-            acc[r] = _mm512_dpbf16_ps(acc[r], x0, b);
-            acc[XT_ROWS + r] = _mm512_dpbf16_ps(acc[XT_ROWS + r], x1, b);
-            acc[2 * XT_ROWS + r] = _mm512_dpbf16_ps(acc[2 * XT_ROWS + r], x2, b);
+            acc[0][r] = _mm512_dpbf16_ps(acc[0][r], x0, b);
+            acc[1][r] = _mm512_dpbf16_ps(acc[1][r], x1, b);
+            acc[2][r] = _mm512_dpbf16_ps(acc[2][r], x2, b);
         }
     }
-    store_tile(acc, XT_ROWS, nt, nr, y, ldy, accumulate);
+    store_tile(acc, nt, nr, y, ldy, accumulate);
 }
 
 TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const void *w,
