@@ -53,6 +53,14 @@ rmb_status rmb_prompt_encode(const rmb_tokenizer *tok, const rmb_chat_template *
                              const rmb_prompt_options *opt, int32_t **ids, size_t *n_ids,
                              rmb_error *err);
 
+/* rmb_prompt_encode, and *untruncated receives the length the ids had
+ * before truncation (*n_ids when nothing was cut): how a caller counts the
+ * sequences max_length shortened without encoding them twice. */
+rmb_status rmb_prompt_encode_counted(const rmb_tokenizer *tok, const rmb_chat_template *tpl,
+                                     const rmb_conversation *conv, const char *answer,
+                                     const rmb_prompt_options *opt, int32_t **ids,
+                                     size_t *n_ids, size_t *untruncated, rmb_error *err);
+
 /* The ids of conv followed by each of its answers (as rmb_prompt_encode),
  * and how many leading ids all of them share: the conversation prefix a
  * model can evaluate once for every answer.  The prefix is found on the ids

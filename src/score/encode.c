@@ -106,24 +106,15 @@ rmb_status rmb_encoder_open(rmb_encoder **out, const char *model, int max_length
     return RMB_OK;
 }
 
-/* Encodes without a limit first, so that truncation is counted, then again
- * with it for the few sequences that are too long (the prompt module
- * truncates as Hugging Face does, special tokens included). */
+/* One sequence, counted as truncated when max_length cut it. */
 static rmb_status encode_one(rmb_encoder *e, const rmb_sequence *s, int32_t **ids, size_t *n,
                              rmb_error *err)
 {
-    rmb_prompt_options unlimited = e->prompt;
-    unlimited.max_length = 0;
-    rmb_status st = rmb_prompt_encode(e->tok, e->tpl, s->conversation, s->answer, &unlimited,
-                                      ids, n, err);
-    if (st || e->prompt.truncation == RMB_TRUNCATE_NONE ||
-        *n <= (size_t)e->prompt.max_length)
-        return st;
-    e->truncated++;
-    free(*ids);
-    *ids = NULL;
-    return rmb_prompt_encode(e->tok, e->tpl, s->conversation, s->answer, &e->prompt, ids, n,
-                             err);
+    size_t untruncated;
+    rmb_status st = rmb_prompt_encode_counted(e->tok, e->tpl, s->conversation, s->answer,
+                                              &e->prompt, ids, n, &untruncated, err);
+    e->truncated += st == RMB_OK && untruncated > *n;
+    return st;
 }
 
 void rmb_encoder_encode(rmb_encoder *e, const rmb_sequence *seqs, size_t n, int32_t **ids,

@@ -75,13 +75,22 @@ rmb_status rmb_prompt_encode(const rmb_tokenizer *tok, const rmb_chat_template *
                              const rmb_prompt_options *opt, int32_t **ids, size_t *n_ids,
                              rmb_error *err)
 {
+    size_t untruncated;
+    return rmb_prompt_encode_counted(tok, tpl, conv, answer, opt, ids, n_ids, &untruncated, err);
+}
+
+rmb_status rmb_prompt_encode_counted(const rmb_tokenizer *tok, const rmb_chat_template *tpl,
+                                     const rmb_conversation *conv, const char *answer,
+                                     const rmb_prompt_options *opt, int32_t **ids,
+                                     size_t *n_ids, size_t *untruncated, rmb_error *err)
+{
     rmb_prompt_options defaults;
     if (!opt) {
         rmb_prompt_options_default(&defaults);
         opt = &defaults;
     }
     *ids = NULL;
-    *n_ids = 0;
+    *n_ids = *untruncated = 0;
     if (opt->max_length < 0)
         return rmb_fail(err, RMB_EUSAGE, "max_length must not be negative");
     char *text;
@@ -89,6 +98,7 @@ rmb_status rmb_prompt_encode(const rmb_tokenizer *tok, const rmb_chat_template *
     if (st)
         return st;
     st = rmb_tokenizer_encode(tok, text, strlen(text), opt->double_bos, ids, n_ids, err);
+    *untruncated = *n_ids;
     size_t max = (size_t)opt->max_length;
     if (!st && max && *n_ids > max && opt->truncation != RMB_TRUNCATE_NONE) {
         if (opt->double_bos)
@@ -100,7 +110,7 @@ rmb_status rmb_prompt_encode(const rmb_tokenizer *tok, const rmb_chat_template *
     if (st) {
         free(*ids);
         *ids = NULL;
-        *n_ids = 0;
+        *n_ids = *untruncated = 0;
     }
     return st;
 }

@@ -144,12 +144,33 @@ def check_multi_label(rmb, out_dir):
 
 
 def check_eval(rmb, model_dir, data_dir, out_dir):
+    """rmb eval on one BoN subset at --max-length 256: the scorer's report
+    counts the distinct sequences, their ids after truncation and how many
+    were cut, as the oracle's ids say."""
     subset = "BoN_set/Helpfulness/Classification/Quality and Compliance Assessment"
     p = subprocess.run([rmb, "eval", "--model", model_dir, "--data", data_dir, "--subset", subset,
-                        "--out", out_dir, "--quiet"], capture_output=True)
+                        "--max-length", "256", "--out", out_dir, "--fresh", "--quiet"],
+                       capture_output=True)
     assert p.returncode == 0, p.stderr
     summary = json.load(open(os.path.join(out_dir, "summary.json")))
     assert json.dumps(summary).find("qwen3_tiny") >= 0, summary
+    texts = set()
+    for item in json.load(open(os.path.join(data_dir, subset + ".json"))):
+        conv = [{"role": t["role"], "content": t["content"]} for t in item["conversation_input"]]
+        for a in [item["bon_best"]] + item["loser_list"]:
+            texts.add(render(model_dir, conv + [{"role": "assistant", "content": a["answer"]}]))
+    lengths = [len(ids) for ids in encode(model_dir, sorted(texts))]
+    report = next(v for v in _values(summary) if isinstance(v, dict) and "truncated" in v)
+    want = (len(lengths), sum(min(n, 256) for n in lengths), sum(n > 256 for n in lengths))
+    got = (report["sequences"], report["tokens"], report["truncated"])
+    assert got == want and want[2] > 0, (got, want)
+
+
+def _values(x):
+    """Every value nested in a JSON document, depth first."""
+    yield x
+    for v in (x.values() if isinstance(x, dict) else x if isinstance(x, list) else ()):
+        yield from _values(v)
 
 
 def main():
