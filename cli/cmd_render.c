@@ -2,7 +2,9 @@
  * compare rmb's text with transformers' apply_chat_template(tokenize=False). */
 #include "cli.h"
 
+#include "model/gguf.h"
 #include "rmb/chat_template.h"
+#include "score/encode.h"
 #include "text/template_json.h"
 
 #include <getopt.h>
@@ -20,7 +22,7 @@ static const char usage[] =
     "its special tokens as variables.  Stops at the first bad line.\n"
     "\n"
     "options:\n"
-    "  --model DIR          the model (or tokenizer) directory\n"
+    "  --model DIR          the model (or tokenizer) directory, or a GGUF from rmb convert\n"
     "  --generation-prompt  set add_generation_prompt (end with the assistant header)\n"
     "  -h, --help           this help\n";
 
@@ -75,9 +77,13 @@ int cmd_render(int argc, char **argv)
     if (!model)
         return cli_usage_error("render", "--model DIR is required");
     rmb_error err = {0};
-    rmb_chat_template *t;
-    if (rmb_chat_template_open(&t, model, &err))
+    rmb_chat_template *t = NULL;
+    rmb_encoder *gguf = NULL; /* a GGUF file's template comes with its tokenizer */
+    if (rmb_gguf_is_file(model) ? rmb_encoder_open(&gguf, model, 0, NULL, 0, &err)
+                                : rmb_chat_template_open(&t, model, &err))
         return cli_report(&err);
+    if (gguf)
+        t = gguf->tpl;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -95,7 +101,10 @@ int cmd_render(int argc, char **argv)
         free(out);
     }
     free(line);
-    rmb_chat_template_close(t);
+    if (gguf)
+        rmb_encoder_close(gguf);
+    else
+        rmb_chat_template_close(t);
     if (fflush(stdout) != 0 && rc == EXIT_OK) {
         fputs("rmb render: error writing the output\n", stderr);
         rc = EXIT_RUNTIME;

@@ -2,7 +2,9 @@
  * on stdout, encoded with a Hugging Face tokenizer.json. */
 #include "cli.h"
 #include "common/buf.h"
+#include "model/gguf.h"
 #include "rmb/tokenizer.h"
+#include "score/encode.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -17,7 +19,8 @@ static const char usage[] =
     "Reads JSON lines {\"text\": ...} on stdin and writes {\"ids\": [...]} lines, in order.\n"
     "A line {\"bytes\": [0-255, ...]} gives raw bytes instead (invalid UTF-8 is decoded\n"
     "lossily, each invalid stretch becoming U+FFFD).\n"
-    "  --tokenizer PATH  a tokenizer.json, or a model directory containing one\n"
+    "  --tokenizer PATH  a tokenizer.json, a model directory containing one, or a GGUF\n"
+    "                    from rmb convert\n"
     "  --no-special      do not add the post-processor's special tokens (BOS ...)\n"
     "  --threads N       encode with N threads (default 1)\n"
     "  --time            print the encoding time (without I/O) on stderr\n";
@@ -146,9 +149,13 @@ int cmd_tokenize(int argc, char **argv)
     if (!path)
         return cli_usage_error("tokenize", "--tokenizer PATH is required");
     rmb_error err = {0};
-    rmb_tokenizer *tok;
-    if (rmb_tokenizer_open(&tok, path, &err))
+    rmb_tokenizer *tok = NULL;
+    rmb_encoder *gguf = NULL; /* a GGUF file's tokenizer comes with its template */
+    if (rmb_gguf_is_file(path) ? rmb_encoder_open(&gguf, path, 0, NULL, 0, &err)
+                               : rmb_tokenizer_open(&tok, path, &err))
         return cli_report(&err);
+    if (gguf)
+        tok = gguf->tok;
     char **texts = NULL, **outs;
     size_t *lens = NULL, n = 0, bad = read_texts(&texts, &lens, &n);
     int rc = EXIT_OK;
@@ -192,6 +199,9 @@ done:
         free(texts[i]);
     free(texts);
     free(lens);
-    rmb_tokenizer_close(tok);
+    if (gguf)
+        rmb_encoder_close(gguf);
+    else
+        rmb_tokenizer_close(tok);
     return rc;
 }

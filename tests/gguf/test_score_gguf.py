@@ -225,12 +225,29 @@ def check_errors(dirs, files):
     print("errors ok")
 
 
+def check_texts(src, path):
+    """rmb render and rmb tokenize read the template and tokenizer a GGUF
+    file embeds: the oracle's text and ids, as from the directory."""
+    conv = e2e.CONVERSATIONS[0]
+    p = subprocess.run([RMB, "render", "--model", path],
+                       input=(json.dumps({"messages": conv}) + "\n").encode(), capture_output=True)
+    assert p.returncode == 0, p.stderr
+    text = json.loads(p.stdout)["text"]
+    assert text == e2e.render(src, conv), (text, e2e.render(src, conv))
+    p = subprocess.run([RMB, "tokenize", "--tokenizer", path, "--no-special"],
+                       input=(json.dumps({"text": e2e.render(src, conv)}) + "\n").encode(),
+                       capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ids"] == e2e.encode(src, [e2e.render(src, conv)])[0], p.stdout
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
     dirs = make_checkpoints()
     files = check_scores(dirs)
     check_eval(files["q8_0"])
+    check_texts(dirs["BF16"], files["q8_0"])
     check_kquants(dirs["BF16"])
     check_errors(dirs, files)
     print("ok")
