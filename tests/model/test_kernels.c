@@ -48,15 +48,15 @@ static void *make_weights(rmb_dtype dt, size_t n, unsigned *state)
     return w;
 }
 
-/* A transposed copy of x (nt x k), freed at the next call. */
-static const float *transpose(const float *x, size_t nt, size_t k)
+/* A packed copy of x (nt x k), freed at the next call. */
+static const float *pack(const float *x, size_t nt, size_t k)
 {
     static float *xt;
     free(xt);
     xt = malloc(nt * k * sizeof *xt);
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < k; i++)
-            xt[i * nt + t] = x[t * k + i];
+            xt[rmb_pack_at(nt, k, RMB_PACK_K, 1, t, i)] = x[t * k + i];
     return xt;
 }
 
@@ -75,8 +75,8 @@ static void check_gemm(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk,
         y[i] = -12345.0f;
     if (k->gemm_rows)
         k->gemm_rows(x, nt, kk, w, dt, 1, n, y, n);
-    else /* the transposed-activation kernel directly */
-        k->gemm_rows_xt(transpose(x, nt, kk), nt, kk, w, dt, 1, n, y, n);
+    else /* the packed-activation kernel directly */
+        k->gemm_packed(pack(x, nt, kk), nt, kk, w, dt, 1, n, y, n);
     /* Tolerance: relative to sum |x * w| of each output. */
     double *scale = calloc(nt * n, sizeof *scale);
     for (size_t t = 0; t < nt; t++)
@@ -89,7 +89,7 @@ static void check_gemm(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk,
         for (size_t j = 1; j < n; j++)
             bad += !(fabs(y[t * n + j] - ref[t * n + j]) <= 1e-5 * scale[t * n + j] + 1e-30);
     }
-    /* The driver, which may hand the kernels transposed activations. */
+    /* The driver, which may hand the kernels packed activations. */
     rmb_pool *pool;
     rmb_error err;
     float *xt = malloc(nt * kk * sizeof *xt);
@@ -134,7 +134,7 @@ static void check_gemm_bf16(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_
         x[i] = frand(&state);
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < kk; i++)
-            xp[((i / 2) * nt + t) * 2 + i % 2] = rmb_to_bf16(x[t * kk + i]);
+            xp[rmb_pack_at(nt, kk, RMB_PACK_K_BF16, 2, t, i)] = rmb_to_bf16(x[t * kk + i]);
     void *w = make_weights(dt, n * kk, &state);
     rmb_gemm_bf16_ref(xp, nt, kk, w, dt, 0, n, ref, n);
     int bad = 0;
@@ -472,7 +472,7 @@ static void test_f16_widening(void)
 
 static void test_cleanup(void)
 {
-    free((void *)transpose(NULL, 0, 0));
+    free((void *)pack(NULL, 0, 0));
 }
 
 TEST_MAIN(test_gemm, test_gemm_bf16, test_gemm_q8, test_blocked_attention, test_attention_kernels,
