@@ -200,16 +200,22 @@ static void pack_task(void *arg, size_t task, int thread)
     (void)thread;
     const gemm_job *g = arg;
     size_t u = g->xp ? 2 : 1, kc = g->xp ? RMB_PACK_K_BF16 : RMB_PACK_K, k0 = task * kc,
-           kb = rmb_min_size(kc, g->k - k0), at = k0 * g->nt;
+           kb = rmb_min_size(kc, g->k - k0);
+    /* A token at a time: rows k apart read at once would share cache sets. */
     for (size_t g0 = 0; g0 < g->nt; g0 += RMB_PACK_TOKENS) {
         size_t ng = rmb_min_size(RMB_PACK_TOKENS, g->nt - g0);
-        for (size_t i = k0; i < k0 + kb; i += u)
-            for (size_t t = g0; t < g0 + ng; t++)
-                for (size_t e = i; e < i + u; e++, at++)
-                    if (g->xp)
-                        ((uint16_t *)g->xp)[at] = rmb_to_bf16(g->x[t * g->k + e]);
-                    else
-                        g->y[at] = g->x[t * g->k + e];
+        for (size_t t = 0; t < ng; t++) {
+            const float *xr = g->x + (g0 + t) * g->k + k0;
+            size_t at = k0 * g->nt + g0 * kb + t * u;
+            if (g->xp)
+                for (size_t i = 0; i < kb; i += 2, at += ng * 2) {
+                    ((uint16_t *)g->xp)[at] = rmb_to_bf16(xr[i]);
+                    ((uint16_t *)g->xp)[at + 1] = rmb_to_bf16(xr[i + 1]);
+                }
+            else
+                for (size_t i = 0; i < kb; i++, at += ng)
+                    g->y[at] = xr[i];
+        }
     }
 }
 

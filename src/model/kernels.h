@@ -160,8 +160,8 @@ void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t 
  * one contiguous run per group and block, and a block of every token stays
  * in cache while weight panels stream past it. */
 #define RMB_PACK_TOKENS 14
-#define RMB_PACK_K 128      /* floats per block (the exact path) */
-#define RMB_PACK_K_BF16 256 /* bf16 elements per block */
+#define RMB_PACK_K 256      /* floats per block (the exact path) */
+#define RMB_PACK_K_BF16 512 /* bf16 elements per block */
 
 /* The index of token t's element i in the packed activations (kc a
  * multiple of u). */
