@@ -164,7 +164,7 @@ void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst)
 
 /* Output columns per task: a multiple of every kernel's tile width, small
  * enough to balance the threads, large enough to amortise the activations. */
-#define GEMM_COLS 32
+#define GEMM_COLS 128
 
 typedef struct gemm_job {
     const rmb_kernels *kern;

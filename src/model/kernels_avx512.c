@@ -179,9 +179,10 @@ INLINE __m512 madd_f32(__m512 acc, __m512 w, __m512 x)
 
 DEFINE_TILE(TARGET, tile_f32, madd_f32)
 
-/* The next panel's weights (rows j..j + nr, elements k0..k0 + kb) on
- * their way to L2 while the tiles run: the hardware prefetchers do not
- * follow 32 rows at once, and packing would wait on memory otherwise. */
+/* Weights of the next block (rows j..j + nr, elements k0..k0 + kb) on
+ * their way to L1 while the tiles run, a few rows before each tile (a
+ * burst would stall the core on memory as packing does): the hardware
+ * prefetchers do not follow 32 rows at once. */
 static void prefetch_block(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr, size_t k0,
                            size_t kb)
 {
@@ -189,7 +190,7 @@ static void prefetch_block(const void *w, rmb_dtype dt, size_t k, size_t j, size
     for (size_t r = j; r < j + nr; r++) {
         const char *p = (const char *)w + rmb_dtype_bytes(dt, r * k + k0);
         for (size_t b = 0; b < bytes; b += 64)
-            _mm_prefetch(p + b, _MM_HINT_T1);
+            _mm_prefetch(p + b, _MM_HINT_T0);
     }
 }
 
@@ -204,17 +205,19 @@ TARGET static void gemm_panels(const void *xs, size_t nt, size_t k, size_t u, si
         size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
         __mmask16 m[2] = {tail_mask(nr), tail_mask(nr > 16 ? nr - 16 : 0)};
         for (size_t k0 = 0; k0 < k; k0 += kc) {
-            size_t kb = rmb_min_size(kc, k - k0);
+            size_t kb = rmb_min_size(kc, k - k0), groups = (nt + RMB_PACK_TOKENS - 1) / RMB_PACK_TOKENS;
             pack_panel(w, dt, u, k, jb, nr, k0, kb / u, wp);
-            if (k0 + kc < k)
-                prefetch_block(w, dt, k, jb, nr, k0 + kc, rmb_min_size(kc, k - k0 - kc));
-            else if (jb + PANEL_ROWS < j1)
-                prefetch_block(w, dt, k, jb + PANEL_ROWS,
-                               rmb_min_size(PANEL_ROWS, j1 - jb - PANEL_ROWS), 0, rmb_min_size(kc, k));
-            for (size_t g0 = 0; g0 < nt; g0 += RMB_PACK_TOKENS)
+            /* the next block: this panel's, or the next panel's first */
+            size_t jn = k0 + kc < k ? jb : jb + PANEL_ROWS, kn = k0 + kc < k ? k0 + kc : 0,
+                   nrn = jn < j1 ? rmb_min_size(PANEL_ROWS, j1 - jn) : 0;
+            for (size_t g = 0; g < groups; g++) {
+                size_t g0 = g * RMB_PACK_TOKENS;
+                prefetch_block(w, dt, k, jn + g * nrn / groups, (g + 1) * nrn / groups - g * nrn / groups,
+                               kn, rmb_min_size(kc, k - kn));
                 tile((const char *)xs + (k0 * nt + g0 * kb) / u * 4,
                      rmb_min_size(RMB_PACK_TOKENS, nt - g0), kb / u, wp, m, y + g0 * ldy + jb,
                      ldy, k0 > 0);
+            }
         }
     }
 }
