@@ -163,7 +163,8 @@ void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst)
 }
 
 /* Output columns per task: a multiple of every kernel's tile width, small
- * enough to balance the threads, large enough to amortise the activations. */
+ * enough to balance the threads, large enough to amortise the activations
+ * and to let a task prefetch its next panel while it finishes one. */
 #define GEMM_COLS 128
 
 typedef struct gemm_job {
