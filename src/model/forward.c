@@ -178,7 +178,7 @@ struct rmb_scratch {
     float *xn, *tmp; /* chunk x hidden */
     float *q, *att;  /* chunk x q_dim */
     float *qkv;      /* chunk x (q_dim + 2 kv_dim), packed projections */
-    float *xt;       /* chunk x the widest GEMM input, transposed activations */
+    float *xt;       /* chunk x the widest GEMM input, prepared activations */
     int xt_path;     /* which project() path prepared xt (int8 and exact differ per tensor) */
     float *gate, *up; /* chunk x intermediate */
 };

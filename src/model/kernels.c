@@ -25,7 +25,7 @@ void rmb_gemm_bf16_ref(const uint16_t *xp, size_t nt, size_t k, const void *w, r
             float sum = 0;
             for (size_t i = 0; i < k; i++) {
                 float wi = rmb_from_bf16(rmb_to_bf16(rmb_load_weight(w, dt, j * k + i)));
-                sum += rmb_from_bf16(xp[((i / 2) * nt + t) * 2 + i % 2]) * wi;
+                sum += rmb_from_bf16(xp[rmb_pack_at(nt, k, RMB_PACK_K_BF16, 2, t, i)]) * wi;
             }
             y[t * ldy + j] = sum;
         }
@@ -163,12 +163,13 @@ void rmb_widen(const void *w, rmb_dtype dt, size_t offset, size_t n, float *dst)
 }
 
 /* Output columns per task: a multiple of every kernel's tile width, small
- * enough to balance the threads, large enough to amortise the activations. */
-#define GEMM_COLS 32
+ * enough to balance the threads, large enough to amortise the activations
+ * and to let a task prefetch its next panel while it finishes one. */
+#define GEMM_COLS 128
 
 typedef struct gemm_job {
     const rmb_kernels *kern;
-    const float *x;  /* or, for gemm_rows_xt, the transposed activations */
+    const float *x;  /* or, for gemm_packed, the packed activations */
     const uint16_t *xp; /* gemm_bf16's pairs, or NULL */
     const rmb_q8_acts *xq; /* gemm_q8's quantized activations, or NULL */
     size_t nt, k, n;
@@ -187,53 +188,51 @@ static void gemm_task(void *arg, size_t task, int thread)
     else if (g->xp)
         (g->kern->gemm_bf16 ? g->kern->gemm_bf16 : rmb_gemm_bf16_ref)(g->xp, g->nt, g->k, g->w,
                                                                       g->dt, j0, j1, g->y, g->n);
-    else if (g->kern->gemm_rows_xt)
-        g->kern->gemm_rows_xt(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
+    else if (g->kern->gemm_packed)
+        g->kern->gemm_packed(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
     else
         g->kern->gemm_rows(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
 }
 
-/* xt[kk * nt + t] = x[t * k + kk] for the k range of one task. */
-#define TRANSPOSE_K 64
-
-static void transpose_task(void *arg, size_t task, int thread)
+/* One block of k of every token packed (rmb_pack_at): floats into xt, or
+ * bf16 pairs into xp when the job has xp. */
+static void pack_task(void *arg, size_t task, int thread)
 {
     (void)thread;
     const gemm_job *g = arg;
-    float *xt = (float *)g->y;
-    size_t k0 = task * TRANSPOSE_K, k1 = k0 + TRANSPOSE_K < g->k ? k0 + TRANSPOSE_K : g->k;
-    for (size_t t = 0; t < g->nt; t++)
-        for (size_t kk = k0; kk < k1; kk++)
-            xt[kk * g->nt + t] = g->x[t * g->k + kk];
+    size_t u = g->xp ? 2 : 1, kc = g->xp ? RMB_PACK_K_BF16 : RMB_PACK_K, k0 = task * kc,
+           kb = rmb_min_size(kc, g->k - k0);
+    /* A token at a time: rows k apart read at once would share cache sets. */
+    for (size_t g0 = 0; g0 < g->nt; g0 += RMB_PACK_TOKENS) {
+        size_t ng = rmb_min_size(RMB_PACK_TOKENS, g->nt - g0);
+        for (size_t t = 0; t < ng; t++) {
+            const float *xr = g->x + (g0 + t) * g->k + k0;
+            size_t at = k0 * g->nt + g0 * kb + t * u;
+            if (g->xp)
+                for (size_t i = 0; i < kb; i += 2, at += ng * 2) {
+                    ((uint16_t *)g->xp)[at] = rmb_to_bf16(xr[i]);
+                    ((uint16_t *)g->xp)[at + 1] = rmb_to_bf16(xr[i + 1]);
+                }
+            else
+                for (size_t i = 0; i < kb; i++, at += ng)
+                    g->y[at] = xr[i];
+        }
+    }
 }
 
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
               const void *w, rmb_dtype dt, size_t n, float *y, float *xt, bool reuse)
 {
-    if (kern->gemm_rows_xt && !reuse) {
-        gemm_job tj = {kern, x, NULL, NULL, nt, k, 0, NULL, dt, xt};
-        rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, transpose_task, &tj);
+    if (kern->gemm_packed && !reuse) {
+        gemm_job pj = {kern, x, NULL, NULL, nt, k, 0, NULL, dt, xt};
+        rmb_pool_run(pool, (k + RMB_PACK_K - 1) / RMB_PACK_K, pack_task, &pj);
     }
     /* k-quants: xt is made even so, as the next product may reuse it. */
-    gemm_job g = {kern, kern->gemm_rows_xt ? xt : x, NULL, NULL, nt, k, n, w, dt, y};
+    gemm_job g = {kern, kern->gemm_packed ? xt : x, NULL, NULL, nt, k, n, w, dt, y};
     if (rmb_dtype_is_kquant(dt))
         rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, false);
     else
         rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
-}
-
-/* xp[(p * nt + t) * 2 + i] = bf16(x[t][2p + i]) for the pairs of one task. */
-static void pairs_task(void *arg, size_t task, int thread)
-{
-    (void)thread;
-    const gemm_job *g = arg;
-    uint16_t *xp = (uint16_t *)g->xp;
-    size_t p0 = task * TRANSPOSE_K / 2, p1 = rmb_min_size(p0 + TRANSPOSE_K / 2, g->k / 2);
-    for (size_t t = 0; t < g->nt; t++)
-        for (size_t p = p0; p < p1; p++) {
-            xp[(p * g->nt + t) * 2] = rmb_to_bf16(g->x[t * g->k + 2 * p]);
-            xp[(p * g->nt + t) * 2 + 1] = rmb_to_bf16(g->x[t * g->k + 2 * p + 1]);
-        }
 }
 
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
@@ -241,12 +240,15 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
 {
     gemm_job g = {kern, x, xp, NULL, nt, k, n, w, dt, y};
     if (!reuse)
-        rmb_pool_run(pool, (k + TRANSPOSE_K - 1) / TRANSPOSE_K, pairs_task, &g);
+        rmb_pool_run(pool, (k + RMB_PACK_K_BF16 - 1) / RMB_PACK_K_BF16, pack_task, &g);
     if (rmb_dtype_is_kquant(dt))
         rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, true);
     else
         rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
 }
+
+/* Elements of k per quantization task. */
+#define TRANSPOSE_K 64
 
 /* Blocks [b0, b1) of every token, TRANSPOSE_K elements per task. */
 static void quantize_task(void *arg, size_t task, int thread)

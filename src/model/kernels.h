@@ -30,19 +30,20 @@ typedef struct rmb_kernels {
     const char *name; /* "scalar", "avx2", "avx512" */
     /* y[t*ldy + j] = sum_k x[t*k + kk] * w[j*k + kk] for t < nt, j in [j0, j1):
      * rows j0..j1 of the weight matrix w (out x k, stored as dt) against nt
-     * activation rows.  NULL when the set has gemm_rows_xt instead. */
+     * activation rows.  NULL when the set has gemm_packed instead. */
     void (*gemm_rows)(const float *x, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
-    /* The same with the activations given transposed, xt[kk * nt + t]; NULL
-     * when the set has none (rmb_gemm then uses gemm_rows).  rmb_gemm
-     * transposes once per product, shared by every task. */
-    void (*gemm_rows_xt)(const float *xt, size_t nt, size_t k, const void *w, rmb_dtype dt,
-                         size_t j0, size_t j1, float *y, size_t ldy);
+    /* The same with the activations packed, xt[rmb_pack_at(nt, k,
+     * RMB_PACK_K, 1, t, i)] = x[t][i]; NULL when the set has none (rmb_gemm
+     * then uses gemm_rows).  rmb_gemm packs once per product, shared by
+     * every task. */
+    void (*gemm_packed)(const float *xt, size_t nt, size_t k, const void *w, rmb_dtype dt,
+                        size_t j0, size_t j1, float *y, size_t ldy);
     /* The bf16 compute path: the same product with activations and weights
      * rounded to bf16 (nearest even) and products summed in fp32.  xp holds
-     * the activations as bf16 pairs, pair-major: xp[(p * nt + t) * 2 + i] =
-     * x[t][2p + i] (k even).  bf16 weights are read as stored, others are
-     * rounded.  NULL when the set has none (rmb_gemm_bf16 then uses the
+     * the activations packed in bf16 pairs: xp[rmb_pack_at(nt, k,
+     * RMB_PACK_K_BF16, 2, t, i)] = bf16(x[t][i]) (k even).  bf16 weights are
+     * read as stored, others are rounded.  NULL when the set has none (rmb_gemm_bf16 then uses the
      * scalar reference). */
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
@@ -128,7 +129,7 @@ extern const rmb_kernels rmb_kernels_avx512_bf16;
 
 /* y (nt x n) = x (nt x k) times w (n x k, as dt) transposed, split over the
  * pool by blocks of output columns.  xt (nt x k floats) is workspace for
- * the kernels that take the activations transposed; reuse says it already
+ * the kernels that take the activations packed; reuse says it already
  * holds them, from the previous call on the same x (q, k and v share their
  * input, as do gate and up). */
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
@@ -150,6 +151,27 @@ void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, s
                      size_t j1, float *y, size_t ldy);
 void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
                          const rmb_q8_acts *out);
+
+/* The activations as the SIMD exact and bf16 products read them: k in
+ * blocks of kc elements (the last holds the rest), each block's tokens in
+ * groups of RMB_PACK_TOKENS (the last holds the rest), each group
+ * unit-major: a unit is u consecutive elements of one token (a float, or a
+ * bf16 pair), a group's tokens side by side per unit.  A tile then reads
+ * one contiguous run per group and block, and a block of every token stays
+ * in cache while weight panels stream past it. */
+#define RMB_PACK_TOKENS 14
+#define RMB_PACK_K 256      /* floats per block (the exact path) */
+#define RMB_PACK_K_BF16 512 /* bf16 elements per block */
+
+/* The index of token t's element i in the packed activations (kc a
+ * multiple of u). */
+static inline size_t rmb_pack_at(size_t nt, size_t k, size_t kc, size_t u, size_t t, size_t i)
+{
+    size_t k0 = i - i % kc, kb = k - k0 < kc ? k - k0 : kc;
+    size_t g0 = t - t % RMB_PACK_TOKENS,
+           ng = nt - g0 < RMB_PACK_TOKENS ? nt - g0 : RMB_PACK_TOKENS;
+    return k0 * nt + g0 * kb + ((i - k0) / u * ng + t - g0) * u + i % u;
+}
 
 /* Where token t's group starts, and its size. */
 static inline size_t rmb_q8_group(size_t nt, size_t t, size_t *ng)

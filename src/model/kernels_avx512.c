@@ -1,6 +1,6 @@
-/* AVX-512 kernels: weights widened into float panels, multiplied with the
- * transposed activations 48 tokens x 8 weight rows at a time; masked loads
- * for the tails so nothing is read past a row. */
+/* AVX-512 kernels: weights packed into panels of 32 rows, multiplied with
+ * the packed activations 14 tokens x 32 weight rows at a time; masked
+ * loads for the tails so nothing is read past a row. */
 #include "model/kernels.h"
 
 #include <float.h>
@@ -27,112 +27,205 @@ INLINE __m512 load_w(const void *w, rmb_dtype dt, size_t i, __mmask16 m)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Weights are widened once into a float panel of PANEL_ROWS rows x
- * PANEL_K columns, which every tile then reads: the conversion is paid once
- * per panel instead of once per tile, and the inner loop is plain loads,
- * broadcasts and FMAs. */
 #define PANEL_ROWS 32
-#define PANEL_K 1024
 
 static inline __mmask16 tail_mask(size_t left)
 {
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
 }
 
-/* Panel rows are PANEL_LD floats apart: not a multiple of 4 KiB, so that
- * the rows a tile reads at once do not compete for the same cache sets. */
-#define PANEL_LD (PANEL_K + 16)
+/* Loops over a tile's registers, unrolled so that the arrays stay in
+ * registers (too large for the compilers' own complete unrolling). */
+#define UNROLL _Pragma("GCC unroll 16")
 
-/* panel[r * PANEL_LD + i] = W[j + r][k0 + i] for r < nr, i < kb. */
-INLINE void widen_panel_dt(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr, size_t k0,
-                           size_t kb, float *panel)
+/* ---- the exact and bf16 products ---- */
+
+/* Both multiply the packed activations (rmb_pack_at) by weight panels of
+ * PANEL_ROWS rows (two vectors) packed unit-major, one block of k at a
+ * time: a tile of RMB_PACK_TOKENS tokens x PANEL_ROWS rows holds y[t][j..
+ * j + 32) in two accumulators per token, and per unit of k loads two
+ * weight vectors and broadcasts one unit per token.  The panel (PANEL_K
+ * units) stays in L1 while the tiles of every token group read it, the
+ * activations' block stays in L2.  Each output is one chain over k in
+ * order (the accumulators start from y after the first block), whatever
+ * the place of its token in a group or of its row in a panel. */
+#define PANEL_K RMB_PACK_K
+_Static_assert(RMB_PACK_K_BF16 / 2 == PANEL_K, "a bf16 block is a panel of pairs");
+
+/* The 16 x 16 transpose of 32-bit elements: for d = 1, 2, 4, 8, the
+ * off-diagonal d x d blocks of every 2d x 2d block swap places. */
+INLINE void transpose16(__m512 r[16])
 {
-    for (size_t r = 0; r < nr; r++)
-        for (size_t i = 0; i < kb; i += 16)
-            _mm512_mask_storeu_ps(panel + r * PANEL_LD + i, tail_mask(kb - i),
-                                  load_w(w, dt, (j + r) * k + k0 + i, tail_mask(kb - i)));
+    const __m512i c = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                  other = _mm512_set1_epi32(16);
+    UNROLL for (int d = 1; d < 16; d *= 2) {
+        __m512i vd = _mm512_set1_epi32(d);
+        __mmask16 odd = _mm512_test_epi32_mask(c, vd);
+        /* row i keeps its columns without d and takes row i + d's with; row
+         * i + d the reverse */
+        __m512i lo = _mm512_mask_add_epi32(c, odd, _mm512_xor_si512(c, vd), other),
+                hi = _mm512_mask_add_epi32(_mm512_or_si512(c, vd), odd, c, other);
+        UNROLL for (int i = 0; i < 16; i++)
+            if (!(i & d)) {
+                __m512 a = r[i], b = r[i + d];
+                r[i] = _mm512_permutex2var_ps(a, lo, b);
+                r[i + d] = _mm512_permutex2var_ps(a, hi, b);
+            }
+    }
 }
 
-TARGET static void widen_panel(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr,
-                               size_t k0, size_t kb, float *panel)
+/* x rounded to bf16 (as rmb_to_bf16), 16 halves. */
+INLINE __m256i round_bf16(__m512 x)
+{
+    __m512i bits = _mm512_castps_si512(x), high = _mm512_srli_epi32(bits, 16);
+    __m512i r = _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)),
+                                 _mm512_and_si512(high, _mm512_set1_epi32(1)));
+    r = _mm512_srli_epi32(r, 16);
+    r = _mm512_mask_or_epi32(r, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), high,
+                             _mm512_set1_epi32(0x40));
+    return _mm512_cvtepi32_epi16(r);
+}
+
+/* 16 units of a weight row from element i (left units remain, zeros past
+ * them): floats, or (u = 2) bf16 pairs, bf16 weights as stored. */
+INLINE __m512 load_units(const void *w, rmb_dtype dt, size_t u, size_t i, size_t left)
+{
+    if (u == 1)
+        return load_w(w, dt, i, tail_mask(left));
+    if (dt == RMB_DT_BF16)
+        return _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(
+            left >= 16 ? ~(__mmask32)0 : (__mmask32)((1u << 2 * left) - 1),
+            (const uint16_t *)w + i));
+    __m256i lo = round_bf16(load_w(w, dt, i, tail_mask(2 * left))),
+            hi = round_bf16(load_w(w, dt, i + 16, tail_mask(left > 8 ? 2 * left - 16 : 0)));
+    return _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+}
+
+/* wp[s * PANEL_ROWS + r] = unit s of row j + r from element k0, for s < nu
+ * and r < PANEL_ROWS (zero from row nr on). */
+INLINE void pack_panel_dt(const void *w, rmb_dtype dt, size_t u, size_t k, size_t j, size_t nr,
+                          size_t k0, size_t nu, float *wp)
+{
+    for (size_t s = 0; s < nu; s += 16)
+        for (size_t h = 0; h < PANEL_ROWS; h += 16) {
+            __m512 r[16];
+            UNROLL for (size_t i = 0; i < 16; i++)
+                r[i] = h + i < nr ? load_units(w, dt, u, (j + h + i) * k + k0 + s * u, nu - s)
+                                  : _mm512_setzero_ps();
+            transpose16(r);
+            UNROLL for (size_t i = 0; i < 16; i++)
+                if (s + i < nu)
+                    _mm512_store_ps(wp + (s + i) * PANEL_ROWS + h, r[i]);
+        }
+}
+
+TARGET static void pack_panel(const void *w, rmb_dtype dt, size_t u, size_t k, size_t j,
+                              size_t nr, size_t k0, size_t nu, float *wp)
 {
     if (dt == RMB_DT_F32)
-        widen_panel_dt(w, RMB_DT_F32, k, j, nr, k0, kb, panel);
+        pack_panel_dt(w, RMB_DT_F32, u, k, j, nr, k0, nu, wp);
     else if (dt == RMB_DT_F16)
-        widen_panel_dt(w, RMB_DT_F16, k, j, nr, k0, kb, panel);
+        pack_panel_dt(w, RMB_DT_F16, u, k, j, nr, k0, nu, wp);
     else if (dt == RMB_DT_Q8_0)
-        widen_panel_dt(w, RMB_DT_Q8_0, k, j, nr, k0, kb, panel);
+        pack_panel_dt(w, RMB_DT_Q8_0, u, k, j, nr, k0, nu, wp);
     else
-        widen_panel_dt(w, RMB_DT_BF16, k, j, nr, k0, kb, panel);
+        pack_panel_dt(w, RMB_DT_BF16, u, k, j, nr, k0, nu, wp);
 }
 
-/* y (+)= x . panel rows with the activations transposed (xt: k rows of nt
- * tokens), as an outer product: 48 tokens (3 vectors) x 8 weight rows of
- * accumulators, each step one vector load per 16 tokens and one broadcast
- * per weight row.  No horizontal sums; FMA-bound. */
-#define XT_TOKENS 48
-#define XT_ROWS 8
-
-/* y[t][r] (+)= the accumulators of token t and weight row r, for the
- * tile's nt tokens and nr rows. */
-INLINE void store_tile(__m512 acc[3][XT_ROWS], size_t nt, size_t nr, float *y, size_t ldy,
-                       bool accumulate)
-{
-    float col[3][XT_ROWS][16];
-    for (int r = 0; r < XT_ROWS; r++) /* constant bounds keep acc in registers */
-        for (int v = 0; v < 3; v++)
-            _mm512_storeu_ps(col[v][r], acc[v][r]);
-    for (size_t r = 0; r < rmb_min_size(nr, XT_ROWS); r++)
-        for (size_t t = 0; t < nt; t++) {
-            float *out = y + t * ldy + r;
-            *out = (accumulate ? *out : 0) + col[t / 16][r][t % 16];
-        }
-}
-
-INLINE void tile_xt(const float *xt, size_t ldxt, size_t nt, size_t kb, const float *panel,
-                    size_t nr, float *y, size_t ldy, bool accumulate)
-{
-    const float *wr[XT_ROWS];
-    __m512 acc[3][XT_ROWS];
-    __mmask16 m[3];
-    for (int v = 0; v < 3; v++) {
-        size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
-        m[v] = tail_mask(left);
-        for (int r = 0; r < XT_ROWS; r++)
-            acc[v][r] = _mm512_setzero_ps();
+/* y[t][0..32) (+)= ng tokens' units xs (ng per step) times the panel's nu
+ * steps, madd(acc, weights, unit broadcast) per step; m masks the panel's
+ * rows.  Tokens past ng (a group's tail) repeat the last one, unstored.
+ * Defined per product, as the bf16 one needs its own target. */
+#define DEFINE_TILE(attr, name, madd)                                                        \
+    attr static inline __attribute__((always_inline)) void name##_n(                         \
+        const char *xs, size_t ng, size_t nu, const float *wp, const __mmask16 *m, float *y,  \
+        size_t ldy, bool accumulate)                                                          \
+    {                                                                                         \
+        __m512 acc[RMB_PACK_TOKENS][2];                                                       \
+        UNROLL for (size_t t = 0; t < RMB_PACK_TOKENS; t++)                                  \
+            UNROLL for (int v = 0; v < 2; v++) acc[t][v] =                                    \
+                accumulate && t < ng ? _mm512_maskz_loadu_ps(m[v], y + t * ldy + 16 * v)     \
+                                     : _mm512_setzero_ps();                                   \
+        for (size_t s = 0; s < nu; s++, xs += 4 * ng, wp += PANEL_ROWS) {                     \
+            __m512 w0 = _mm512_load_ps(wp), w1 = _mm512_load_ps(wp + 16);                     \
+            UNROLL for (size_t t = 0; t < RMB_PACK_TOKENS; t++) {                            \
+                float unit;                                                                   \
+                memcpy(&unit, xs + 4 * rmb_min_size(t, ng - 1), 4);                           \
+                __m512 b = _mm512_set1_ps(unit);                                              \
+                acc[t][0] = madd(acc[t][0], w0, b);                                           \
+                acc[t][1] = madd(acc[t][1], w1, b);                                           \
+            }                                                                                 \
+        }                                                                                     \
+        UNROLL for (size_t t = 0; t < RMB_PACK_TOKENS; t++)                                  \
+            UNROLL for (int v = 0; v < 2; v++) if (t < ng)                                    \
+                _mm512_mask_storeu_ps(y + t * ldy + 16 * v, m[v], acc[t][v]);                 \
+    }                                                                                         \
+    attr static void name(const char *xs, size_t ng, size_t nu, const float *wp,              \
+                          const __mmask16 *m, float *y, size_t ldy, bool accumulate)          \
+    {                                                                                         \
+        if (ng == RMB_PACK_TOKENS) /* the full group with its offsets known */               \
+            name##_n(xs, RMB_PACK_TOKENS, nu, wp, m, y, ldy, accumulate);                     \
+        else                                                                                  \
+            name##_n(xs, ng, nu, wp, m, y, ldy, accumulate);                                  \
     }
-    for (int r = 0; r < XT_ROWS; r++)
-        wr[r] = panel + rmb_min_size((size_t)r, nr - 1) * PANEL_LD;
-    for (size_t kk = 0; kk < kb; kk++) {
-        const float *row = xt + kk * ldxt;
-        __m512 x0 = _mm512_maskz_loadu_ps(m[0], row), x1 = _mm512_maskz_loadu_ps(m[1], row + 16),
-               x2 = _mm512_maskz_loadu_ps(m[2], row + 32);
-        for (int r = 0; r < XT_ROWS; r++) {
-            __m512 b = _mm512_set1_ps(wr[r][kk]);
-            acc[0][r] = _mm512_fmadd_ps(x0, b, acc[0][r]);
-            acc[1][r] = _mm512_fmadd_ps(x1, b, acc[1][r]);
-            acc[2][r] = _mm512_fmadd_ps(x2, b, acc[2][r]);
-        }
-    }
-    store_tile(acc, nt, nr, y, ldy, accumulate);
+
+typedef void tile_fn(const char *xs, size_t ng, size_t nu, const float *wp, const __mmask16 *m,
+                     float *y, size_t ldy, bool accumulate);
+
+INLINE __m512 madd_f32(__m512 acc, __m512 w, __m512 x)
+{
+    return _mm512_fmadd_ps(w, x, acc);
 }
 
-TARGET static void gemm_rows_xt(const float *xt, size_t nt, size_t k, const void *w,
-                                rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
+DEFINE_TILE(TARGET, tile_f32, madd_f32)
+
+/* Weights of the next block (rows j..j + nr, elements k0..k0 + kb) on
+ * their way to L1 while the tiles run, a few rows before each tile (a
+ * burst would stall the core on memory as packing does): the hardware
+ * prefetchers do not follow 32 rows at once. */
+static void prefetch_block(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr, size_t k0,
+                           size_t kb)
 {
-    float panel[PANEL_ROWS * PANEL_LD];
+    size_t bytes = rmb_dtype_bytes(dt, kb);
+    for (size_t r = j; r < j + nr; r++) {
+        const char *p = (const char *)w + rmb_dtype_bytes(dt, r * k + k0);
+        for (size_t b = 0; b < bytes; b += 64)
+            _mm_prefetch(p + b, _MM_HINT_T0);
+    }
+}
+
+/* Rows [j0, j1) of y against the packed activations xs, u elements per
+ * unit and kc per block, by tile. */
+TARGET static void gemm_panels(const void *xs, size_t nt, size_t k, size_t u, size_t kc,
+                               const void *w, rmb_dtype dt, size_t j0, size_t j1, float *y,
+                               size_t ldy, tile_fn *tile)
+{
+    _Alignas(64) float wp[PANEL_K * PANEL_ROWS];
     for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
         size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
-        for (size_t k0 = 0; k0 < k; k0 += PANEL_K) {
-            size_t kb = rmb_min_size(PANEL_K, k - k0);
-            widen_panel(w, dt, k, jb, nr, k0, kb, panel);
-            for (size_t t = 0; t < nt; t += XT_TOKENS)
-                for (size_t j = 0; j < nr; j += XT_ROWS)
-                    tile_xt(xt + k0 * nt + t, nt, rmb_min_size(nt - t, XT_TOKENS), kb,
-                            panel + j * PANEL_LD, rmb_min_size(nr - j, XT_ROWS), y + t * ldy + jb + j,
-                            ldy, k0 > 0);
+        __mmask16 m[2] = {tail_mask(nr), tail_mask(nr > 16 ? nr - 16 : 0)};
+        for (size_t k0 = 0; k0 < k; k0 += kc) {
+            size_t kb = rmb_min_size(kc, k - k0), groups = (nt + RMB_PACK_TOKENS - 1) / RMB_PACK_TOKENS;
+            pack_panel(w, dt, u, k, jb, nr, k0, kb / u, wp);
+            /* the next block: this panel's, or the next panel's first */
+            size_t jn = k0 + kc < k ? jb : jb + PANEL_ROWS, kn = k0 + kc < k ? k0 + kc : 0,
+                   nrn = jn < j1 ? rmb_min_size(PANEL_ROWS, j1 - jn) : 0;
+            for (size_t g = 0; g < groups; g++) {
+                size_t g0 = g * RMB_PACK_TOKENS;
+                prefetch_block(w, dt, k, jn + g * nrn / groups, (g + 1) * nrn / groups - g * nrn / groups,
+                               kn, rmb_min_size(kc, k - kn));
+                tile((const char *)xs + (k0 * nt + g0 * kb) / u * 4,
+                     rmb_min_size(RMB_PACK_TOKENS, nt - g0), kb / u, wp, m, y + g0 * ldy + jb,
+                     ldy, k0 > 0);
+            }
         }
     }
+}
+
+TARGET static void gemm_packed(const float *xt, size_t nt, size_t k, const void *w,
+                               rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
+{
+    gemm_panels(xt, nt, k, 1, RMB_PACK_K, w, dt, j0, j1, y, ldy, tile_f32);
 }
 
 TARGET static float dot(const float *a, const float *b, size_t n)
@@ -292,75 +385,17 @@ TARGET static void silu_mul(float *gate, const float *up, size_t n)
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 #define INLINE_BF16 TARGET_BF16 static inline __attribute__((always_inline))
 
-/* Weight rows as bf16 pairs: bf16 weights are used in place (row stride
- * k / 2 pairs); others are rounded into a panel of PANEL_ROWS rows x
- * PANEL_K columns (row stride PANEL_LD / 2 pairs). */
-typedef struct bf16_rows {
-    const unsigned char *base; /* the pair at (row 0, pair 0) */
-    size_t stride;             /* bytes from one row to the next */
-} bf16_rows;
-
-static void round_panel(const void *w, rmb_dtype dt, size_t k, size_t j, size_t nr, size_t k0,
-                        size_t kb, uint16_t *panel)
+INLINE_BF16 __m512 madd_bf16(__m512 acc, __m512 w, __m512 x)
 {
-    for (size_t r = 0; r < nr; r++)
-        for (size_t i = 0; i < kb; i++)
-            panel[r * PANEL_LD + i] = rmb_to_bf16(rmb_load_weight(w, dt, (j + r) * k + k0 + i));
+    return _mm512_dpbf16_ps(acc, (__m512bh)w, (__m512bh)x);
 }
 
-/* y (+)= 48 tokens x 8 weight rows, pairs [0, np): one vdpbf16ps per 16
- * tokens and weight row per pair, the pair broadcast, as in tile_xt. */
-INLINE_BF16 void tile_bf16(const uint16_t *xp, size_t ldp, size_t nt, size_t np, bf16_rows wr,
-                           size_t nr, float *y, size_t ldy, bool accumulate)
-{
-    const unsigned char *row[XT_ROWS];
-    __m512 acc[3][XT_ROWS];
-    __mmask32 m[3];
-    for (int v = 0; v < 3; v++) {
-        size_t left = nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0;
-        m[v] = left >= 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (2 * left)) - 1);
-        for (int r = 0; r < XT_ROWS; r++)
-            acc[v][r] = _mm512_setzero_ps();
-    }
-    for (int r = 0; r < XT_ROWS; r++)
-        row[r] = wr.base + rmb_min_size((size_t)r, nr - 1) * wr.stride;
-    for (size_t p = 0; p < np; p++) {
-        const uint16_t *xr = xp + p * ldp;
-        __m512bh x0 = (__m512bh)_mm512_maskz_loadu_epi16(m[0], xr),
-                 x1 = (__m512bh)_mm512_maskz_loadu_epi16(m[1], xr + 32),
-                 x2 = (__m512bh)_mm512_maskz_loadu_epi16(m[2], xr + 64);
-        for (int r = 0; r < XT_ROWS; r++) {
-            int pair;
-            memcpy(&pair, row[r] + 4 * p, 4);
-            __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
-            acc[0][r] = _mm512_dpbf16_ps(acc[0][r], x0, b);
-            acc[1][r] = _mm512_dpbf16_ps(acc[1][r], x1, b);
-            acc[2][r] = _mm512_dpbf16_ps(acc[2][r], x2, b);
-        }
-    }
-    store_tile(acc, nt, nr, y, ldy, accumulate);
-}
+DEFINE_TILE(TARGET_BF16, tile_bf16, madd_bf16)
 
-TARGET_BF16 static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const void *w,
-                                  rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
+TARGET static void gemm_bf16(const uint16_t *xp, size_t nt, size_t k, const void *w,
+                             rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
 {
-    uint16_t panel[PANEL_ROWS * PANEL_LD];
-    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
-        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
-        for (size_t k0 = 0; k0 < k; k0 += PANEL_K) {
-            size_t kb = rmb_min_size(PANEL_K, k - k0);
-            bf16_rows wr = {(const unsigned char *)w + (jb * k + k0) * 2, k * 2};
-            if (dt != RMB_DT_BF16) {
-                round_panel(w, dt, k, jb, nr, k0, kb, panel);
-                wr = (bf16_rows){(const unsigned char *)panel, PANEL_LD * 2};
-            }
-            for (size_t t = 0; t < nt; t += XT_TOKENS)
-                for (size_t j = 0; j < nr; j += XT_ROWS)
-                    tile_bf16(xp + (k0 / 2 * nt + t) * 2, nt * 2, rmb_min_size(nt - t, XT_TOKENS),
-                              kb / 2, (bf16_rows){wr.base + j * wr.stride, wr.stride},
-                              rmb_min_size(nr - j, XT_ROWS), y + t * ldy + jb + j, ldy, k0 > 0);
-        }
-    }
+    gemm_panels(xp, nt, k, 2, RMB_PACK_K_BF16, w, dt, j0, j1, y, ldy, tile_bf16);
 }
 
 /* ---- the int8 product (AVX512-VNNI) ---- */
@@ -409,10 +444,6 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
 
 #define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
 #define INLINE_VNNI TARGET_VNNI static inline __attribute__((always_inline))
-
-/* Loops over a tile's registers, unrolled so that the arrays stay in
- * registers (too large for the compilers' own complete unrolling). */
-#define UNROLL _Pragma("GCC unroll 16")
 
 #define Q8_BLOCK_BYTES 34
 /* Weight rows per tile: 2 x 12 accumulators (int32 per block, fp32 over
@@ -571,10 +602,10 @@ TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const
 }
 
 const rmb_kernels rmb_kernels_avx512 = {
-    "avx512", NULL, gemm_rows_xt, NULL, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
+    "avx512", NULL, gemm_packed, NULL, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
     exp_sum,  silu_mul};
 const rmb_kernels rmb_kernels_avx512_vnni = {
-    "avx512", NULL, gemm_rows_xt, NULL, gemm_q8, quantize_q8, dot, dots, wsum, exp_sum, silu_mul};
+    "avx512", NULL, gemm_packed, NULL, gemm_q8, quantize_q8, dot, dots, wsum, exp_sum, silu_mul};
 const rmb_kernels rmb_kernels_avx512_bf16 = {
-    "avx512", NULL, gemm_rows_xt, gemm_bf16, gemm_q8, quantize_q8, dot, dots, wsum,
+    "avx512", NULL, gemm_packed, gemm_bf16, gemm_q8, quantize_q8, dot, dots, wsum,
     exp_sum,  silu_mul};

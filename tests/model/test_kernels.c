@@ -48,15 +48,15 @@ static void *make_weights(rmb_dtype dt, size_t n, unsigned *state)
     return w;
 }
 
-/* A transposed copy of x (nt x k), freed at the next call. */
-static const float *transpose(const float *x, size_t nt, size_t k)
+/* A packed copy of x (nt x k), freed at the next call. */
+static const float *pack(const float *x, size_t nt, size_t k)
 {
     static float *xt;
     free(xt);
     xt = malloc(nt * k * sizeof *xt);
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < k; i++)
-            xt[i * nt + t] = x[t * k + i];
+            xt[rmb_pack_at(nt, k, RMB_PACK_K, 1, t, i)] = x[t * k + i];
     return xt;
 }
 
@@ -75,8 +75,8 @@ static void check_gemm(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk,
         y[i] = -12345.0f;
     if (k->gemm_rows)
         k->gemm_rows(x, nt, kk, w, dt, 1, n, y, n);
-    else /* the transposed-activation kernel directly */
-        k->gemm_rows_xt(transpose(x, nt, kk), nt, kk, w, dt, 1, n, y, n);
+    else /* the packed-activation kernel directly */
+        k->gemm_packed(pack(x, nt, kk), nt, kk, w, dt, 1, n, y, n);
     /* Tolerance: relative to sum |x * w| of each output. */
     double *scale = calloc(nt * n, sizeof *scale);
     for (size_t t = 0; t < nt; t++)
@@ -89,7 +89,7 @@ static void check_gemm(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_t kk,
         for (size_t j = 1; j < n; j++)
             bad += !(fabs(y[t * n + j] - ref[t * n + j]) <= 1e-5 * scale[t * n + j] + 1e-30);
     }
-    /* The driver, which may hand the kernels transposed activations. */
+    /* The driver, which may hand the kernels packed activations. */
     rmb_pool *pool;
     rmb_error err;
     float *xt = malloc(nt * kk * sizeof *xt);
@@ -134,7 +134,7 @@ static void check_gemm_bf16(const rmb_kernels *k, rmb_dtype dt, size_t nt, size_
         x[i] = frand(&state);
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < kk; i++)
-            xp[((i / 2) * nt + t) * 2 + i % 2] = rmb_to_bf16(x[t * kk + i]);
+            xp[rmb_pack_at(nt, kk, RMB_PACK_K_BF16, 2, t, i)] = rmb_to_bf16(x[t * kk + i]);
     void *w = make_weights(dt, n * kk, &state);
     rmb_gemm_bf16_ref(xp, nt, kk, w, dt, 0, n, ref, n);
     int bad = 0;
@@ -191,6 +191,67 @@ static void test_gemm_bf16(void)
     CHECK_EQ_INT(rmb_to_bf16(1.0f + 0x1p-7f + 0x1p-8f), 0x3F82);  /* tie: even (up) */
     CHECK_EQ_INT(rmb_to_bf16(1.0f + 0x1p-8f + 0x1p-12f), 0x3F81); /* above the tie */
     CHECK(isnan(rmb_from_bf16(rmb_to_bf16(NAN))));
+}
+
+/* A token's outputs must not depend on the tokens it is batched with nor
+ * on its row's place in a panel: every set's exact and bf16 products of
+ * NB tokens (groups and a tail, k over several blocks) against each token
+ * alone, and of a sub-range of rows against the whole, bit for bit. */
+#define NB 37
+#define KB 608 /* a multiple of 32, for Q8_0 */
+#define NW 70
+
+/* The exact or bf16 product of nt tokens through the driver. */
+static void product(rmb_pool *pool, const rmb_kernels *k, bool bf16, const float *x, size_t nt,
+                    const void *w, rmb_dtype dt, float *y, float *work)
+{
+    if (bf16)
+        rmb_gemm_bf16(pool, k, x, nt, KB, w, dt, NW, y, (uint16_t *)work, false);
+    else
+        rmb_gemm(pool, k, x, nt, KB, w, dt, NW, y, work, false);
+}
+
+static int check_invariance(const rmb_kernels *k, rmb_dtype dt, bool bf16)
+{
+    unsigned state = 99u + (unsigned)dt;
+    float *x = malloc(NB * KB * sizeof *x), *y = malloc(NB * NW * sizeof *y),
+          *all = malloc(NB * NW * sizeof *all), *one = malloc(NW * sizeof *one),
+          *work = malloc(NB * KB * sizeof *work);
+    for (size_t i = 0; i < NB * KB; i++)
+        x[i] = frand(&state);
+    void *w = make_weights(dt, NW * KB, &state);
+    rmb_pool *pool;
+    rmb_error err;
+    CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
+    int bad = 0;
+    product(pool, k, bf16, x, NB, w, dt, all, work);
+    for (size_t t = 0; t < NB; t++) {
+        product(pool, k, bf16, x + t * KB, 1, w, dt, one, work);
+        bad += memcmp(one, all + t * NW, NW * sizeof *one) != 0;
+    }
+    /* rows [5, NW) alone, on the activations the driver prepared in work */
+    product(pool, k, bf16, x, NB, w, dt, y, work);
+    if (bf16 && k->gemm_bf16)
+        k->gemm_bf16((uint16_t *)work, NB, KB, w, dt, 5, NW, y, NW);
+    else if (!bf16 && k->gemm_packed)
+        k->gemm_packed(work, NB, KB, w, dt, 5, NW, y, NW);
+    bad += memcmp(y, all, NB * NW * sizeof *y) != 0;
+    rmb_pool_destroy(pool);
+    if (bad)
+        fprintf(stderr, "%s %s %s: %d outputs depend on the batch\n", k->name,
+                bf16 ? "gemm_bf16" : "gemm", rmb_dtype_name(dt), bad);
+    free(x), free(y), free(all), free(one), free(work), free(w);
+    return bad;
+}
+
+static void test_gemm_invariance(void)
+{
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    for (size_t i = 0; i < count; i++)
+        for (int dt = RMB_DT_F32; dt <= RMB_DT_Q8_0; dt++)
+            for (int bf16 = 0; bf16 < 2; bf16++)
+                CHECK_EQ_INT(check_invariance(list[i], (rmb_dtype)dt, bf16), 0);
 }
 
 /* Blocked attention of one set on one shape: dots and wsum for NQ rows
@@ -472,8 +533,8 @@ static void test_f16_widening(void)
 
 static void test_cleanup(void)
 {
-    free((void *)transpose(NULL, 0, 0));
+    free((void *)pack(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_gemm_q8, test_blocked_attention, test_attention_kernels,
+TEST_MAIN(test_gemm, test_gemm_bf16, test_gemm_invariance, test_gemm_q8, test_blocked_attention, test_attention_kernels,
           test_f16_widening, test_cleanup)
