@@ -47,9 +47,9 @@ void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t 
             float d = finite ? amax / 127 : NAN, id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
             for (size_t i = 0; i < 32; i++) {
                 float v = id > 0 ? roundf(xb[i] * id) : 0;
-                out->q[rmb_q8_at(nt, k, t, b * 32 + i)] = (uint8_t)((int)v + 128);
+                out->q[t * k + b * 32 + i] = (uint8_t)((int)v + 128);
             }
-            out->d[rmb_q8_block_at(nt, k, t, b)] = d;
+            out->d[t * (k / 32) + b] = d;
         }
 }
 
@@ -64,8 +64,8 @@ void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, s
                 float dw = rmb_q8_0_scale(w, j * k + b * 32, &q);
                 int32_t isum = 0;
                 for (size_t i = 0; i < 32; i++)
-                    isum += (x->q[rmb_q8_at(nt, k, t, b * 32 + i)] - 128) * q[i];
-                sum = fmaf(x->d[rmb_q8_block_at(nt, k, t, b)] * dw, (float)isum, sum);
+                    isum += (x->q[t * k + b * 32 + i] - 128) * q[i];
+                sum = fmaf(x->d[t * (k / 32) + b] * dw, (float)isum, sum);
             }
             y[t * ldy + j] = sum;
         }

@@ -14,13 +14,9 @@
 #include <string.h>
 
 /* Activations quantized for the int8 path (nt tokens x k, k a multiple of
- * 32), laid out for vpdpbusd: the quants + 128 as unsigned bytes (its
- * unsigned operand; the SIMD kernels take 128 x the weight block's sum back
- * out), tokens in groups of RMB_Q8_GROUP (the last group holds the rest),
- * each group's quants quad-major, so that a vector holds one quad (4
- * consecutive k) of 16 tokens: see rmb_q8_at; and per token and block the
- * scale, at rmb_q8_block_at. */
-#define RMB_Q8_GROUP 48
+ * 32), row-major: q[t * k + i] is the quant + 128 as an unsigned byte
+ * (vpdpbusd's unsigned operand; the SIMD kernels take 128 x the weight
+ * block's sum back out), d[t * (k / 32) + b] the scale of token t's block b. */
 typedef struct rmb_q8_acts {
     uint8_t *q;
     float *d;
@@ -150,28 +146,6 @@ void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, s
                      size_t j1, float *y, size_t ldy);
 void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
                          const rmb_q8_acts *out);
-
-/* Where token t's group starts, and its size. */
-static inline size_t rmb_q8_group(size_t nt, size_t t, size_t *ng)
-{
-    size_t g0 = t - t % RMB_Q8_GROUP;
-    *ng = nt - g0 < RMB_Q8_GROUP ? nt - g0 : RMB_Q8_GROUP;
-    return g0;
-}
-
-/* The index in rmb_q8_acts.q of token t's element i. */
-static inline size_t rmb_q8_at(size_t nt, size_t k, size_t t, size_t i)
-{
-    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
-    return g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
-}
-
-/* The index in rmb_q8_acts.d of token t's block b. */
-static inline size_t rmb_q8_block_at(size_t nt, size_t k, size_t t, size_t b)
-{
-    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
-    return g0 * (k / 32) + b * ng + t - g0;
-}
 
 /* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */
 float rmb_exp_sum_ref(float *p, size_t n, float max);
