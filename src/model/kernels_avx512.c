@@ -418,9 +418,10 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
  * accumulators (int32 per block, fp32 over all blocks), two weight vectors
  * and a broadcast activation quad fit the 32 registers. */
 #define Q8_TOKENS 6
-/* Blocks per packed panel: 512 columns of 32 rows (20 KiB), which stay in
- * L1 while every token passes over them. */
-#define Q8_PANEL_BLOCKS 16
+/* Blocks per packed panel: 2048 columns of 32 rows (80 KiB, in L2 while
+ * every token passes over them); fewer, smaller panels measured slower, as
+ * each one costs the tiles a pass through y. */
+#define Q8_PANEL_BLOCKS 64
 
 /* One block of a packed panel of 32 weight rows: -128 x the sum of each
  * row's quants (taking the activations' +128 offset back out of vpdpbusd's

@@ -393,7 +393,7 @@ static void test_gemm_q8(void)
 {
     size_t count;
     const rmb_kernels *const *list = rmb_kernels_available(&count);
-    /* k = 1056 and 4128: the AVX-512 kernel's panels (512 columns) and a tail */
+    /* k = 2080 and 4128: the AVX-512 kernel's panels (2048 columns) and a tail */
     static const size_t nts[] = {1, 3, 17, 49, 97}, ks[] = {32, 64, 1056, 2080, 4128},
                         ns[] = {1, 5, 19, 70};
     for (size_t i = 0; i < count; i++) {
