@@ -433,28 +433,58 @@ typedef struct q8_block {
     int32_t q[8][32];
 } q8_block;
 
-/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb); rows past nr are
- * zero.  The quants' sum by psadbw on the quants + 128. */
+/* out[i] = dword i of a[0..7] (eight rows of 8 dwords), rows in order: an
+ * 8 x 8 transpose, 4 x 4 within each 128-bit lane and then across lanes. */
+INLINE_VNNI void transpose8(const __m256i *a, __m256i *out)
+{
+    __m256i t[8], u[8];
+    UNROLL for (int h = 0; h < 8; h += 4) {
+        UNROLL for (int j = 0; j < 4; j += 2) {
+            t[h + j] = _mm256_unpacklo_epi32(a[h + j], a[h + j + 1]);
+            t[h + j + 1] = _mm256_unpackhi_epi32(a[h + j], a[h + j + 1]);
+        }
+        UNROLL for (int j = 0; j < 2; j++) {
+            u[h + 2 * j] = _mm256_unpacklo_epi64(t[h + j], t[h + j + 2]);
+            u[h + 2 * j + 1] = _mm256_unpackhi_epi64(t[h + j], t[h + j + 2]);
+        }
+    }
+    UNROLL for (int i = 0; i < 4; i++) {
+        out[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+        out[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+    }
+}
+
+/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb), eight rows at a time
+ * transposed into quad-major order; rows past nr are zero.  The quants' sum
+ * by psadbw on the quants + 128. */
 TARGET_VNNI static void pack_q8(const unsigned char *w, size_t row_bytes, size_t nr, size_t nb,
                                 q8_block *p)
 {
     const __m256i k80 = _mm256_set1_epi8((char)0x80);
-    memset(p, 0, nb * sizeof *p);
-    for (size_t r = 0; r < nr; r++)
-        for (size_t b = 0; b < nb; b++) {
-            const unsigned char *blk = w + r * row_bytes + b * Q8_BLOCK_BYTES;
-            uint16_t h;
-            memcpy(&h, blk, 2);
-            p[b].d[r] = _cvtsh_ss(h);
-            __m256i sad = _mm256_sad_epu8(
-                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), k80),
-                _mm256_setzero_si256());
-            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad),
-                                       _mm256_extracti128_si256(sad, 1));
-            int32_t sum = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
-            p[b].off[r] = -128 * sum;
+    for (size_t b = 0; b < nb; b++)
+        for (size_t r0 = 0; r0 < 32; r0 += 8) {
+            __m256i a[8], q[8];
+            for (size_t r = r0; r < r0 + 8; r++) {
+                const unsigned char *blk = w + r * row_bytes + b * Q8_BLOCK_BYTES;
+                a[r - r0] = _mm256_setzero_si256();
+                p[b].d[r] = 0, p[b].off[r] = 0;
+                if (r >= nr)
+                    continue;
+                uint16_t h;
+                memcpy(&h, blk, 2);
+                p[b].d[r] = _cvtsh_ss(h);
+                a[r - r0] = _mm256_loadu_si256((const __m256i *)(blk + 2));
+                __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(a[r - r0], k80),
+                                              _mm256_setzero_si256());
+                __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad),
+                                           _mm256_extracti128_si256(sad, 1));
+                int32_t sum =
+                    (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+                p[b].off[r] = -128 * sum;
+            }
+            transpose8(a, q);
             for (int i = 0; i < 8; i++)
-                memcpy(&p[b].q[i][r], blk + 2 + 4 * i, 4);
+                _mm256_store_si256((__m256i *)&p[b].q[i][r0], q[i]);
         }
 }
 
