@@ -51,13 +51,12 @@ typedef struct rmb_kernels {
      * results are bit-identical. */
     void (*gemm_q8)(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
                     size_t j1, float *y, size_t ldy);
-    /* Blocks [b0, b1) of every token quantized into x as ggml's
+    /* The nt x k activations x quantized into out as ggml's
      * quantize_row_q8_0 does, but with d kept in fp32: per block d = max |x|
      * / 127, q = roundf(x * (1 / d)) (half away from zero; |q| <= 127); q = 0
      * where 1 / d is not finite (max |x| below about 1e-36); a block holding
      * inf or NaN gets d = NaN and q = 0, so the outputs it feeds are NaN. */
-    void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                        const rmb_q8_acts *out);
+    void (*quantize_q8)(const float *x, size_t nt, size_t k, const rmb_q8_acts *out);
     float (*dot)(const float *a, const float *b, size_t n);
     /* Blocked attention: many query rows (of one kv head) against a run of
      * keys, so that each key is loaded once for all of them.  Every result
@@ -144,8 +143,7 @@ void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t
 /* The scalar references of gemm_q8 and quantize_q8: the specification. */
 void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
                      size_t j1, float *y, size_t ldy);
-void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                         const rmb_q8_acts *out);
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, const rmb_q8_acts *out);
 
 /* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */
 float rmb_exp_sum_ref(float *p, size_t n, float max);

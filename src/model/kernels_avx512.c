@@ -378,13 +378,12 @@ INLINE __m512i quantize16(const float *x, __m512 id)
     return _mm512_cvttps_epi32(v);
 }
 
-TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                               const rmb_q8_acts *out)
+TARGET static void quantize_q8(const float *x, size_t nt, size_t k, const rmb_q8_acts *out)
 {
     const __m512 big = _mm512_set1_ps(FLT_MAX);
     const __m512i off = _mm512_set1_epi32(128);
     for (size_t t = 0; t < nt; t++)
-        for (size_t b = b0; b < b1; b++) {
+        for (size_t b = 0; b < k / 32; b++) {
             const float *xb = x + t * k + b * 32;
             uint8_t *q = out->q + t * k + b * 32;
             __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(xb)),

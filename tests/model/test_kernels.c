@@ -302,7 +302,7 @@ static int check_quantize(const rmb_kernels *kern, const float *x, size_t nt, si
     float *d = malloc(nt * k / 32 * sizeof *d);
     quantize_rows(x, nt, k, q, d);
     memset(out->q, 0x55, nt * k);
-    kern->quantize_q8(x, nt, k, 0, k / 32, out);
+    kern->quantize_q8(x, nt, k, out);
     for (size_t i = 0; i < nt * k; i++)
         bad += out->q[i] != q[i] + 128;
     for (size_t i = 0; i < nt * k / 32; i++)
@@ -378,7 +378,7 @@ static void check_quantize_edges(const rmb_kernels *kern)
     for (int i = 0; i < 32; i++) /* subnormal: d = 2^-149, 1 / d overflows */
         x[128 + i] = (float)(i + 159) * 0x1p-149f;
     rmb_q8_acts a = q8_alloc(1, 5 * 32);
-    kern->quantize_q8(x, 1, 5 * 32, 0, 5, &a);
+    kern->quantize_q8(x, 1, 5 * 32, &a);
     static const int want[8] = {127, 3, -3, 1, 0, 127, -127, 1};
     for (int i = 0; i < 8; i++)
         CHECK_EQ_INT(a.q[i] - 128, want[i]);
