@@ -418,8 +418,8 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, const rmb_q8
  * and a broadcast activation quad fit the 32 registers. */
 #define Q8_TOKENS 6
 /* Blocks per packed panel: 2048 columns of 32 rows (80 KiB, in L2 while
- * every token passes over them); fewer, smaller panels measured slower, as
- * each one costs the tiles a pass through y. */
+ * every token passes over them); smaller panels, sized for L1, measured
+ * slower, as each one costs the tiles a pass through y. */
 #define Q8_PANEL_BLOCKS 64
 
 /* One block of a packed panel of 32 weight rows: -128 x the sum of each
