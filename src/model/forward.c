@@ -289,14 +289,22 @@ static rmb_status scratch_reserve(const rmb_net *net, rmb_scratch **sp, const rm
 /* ---- element-wise building blocks ---- */
 
 /* y = x / rms(x) * w, the norm of every architecture here (w already holds
- * Gemma's 1 + w). */
+ * Gemma's 1 + w).  The squares (exact in double) are summed in eight
+ * interleaved partial sums, then pairwise: one serial chain of n additions
+ * was 7% of an int8 prefill. */
 static void rmsnorm(float *y, const float *x, const float *w, size_t n, float eps)
 {
-    double ss = 0;
-    for (size_t i = 0; i < n; i++)
-        ss += (double)x[i] * x[i];
+    double part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t j = 0; j < 8; j++)
+            part[j] += (double)x[i + j] * x[i + j];
+    for (; i < n; i++)
+        part[i % 8] += (double)x[i] * x[i];
+    double ss = ((part[0] + part[1]) + (part[2] + part[3])) +
+                ((part[4] + part[5]) + (part[6] + part[7]));
     float inv = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    for (size_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         y[i] = w[i] * (x[i] * inv);
 }
 

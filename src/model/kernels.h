@@ -14,13 +14,9 @@
 #include <string.h>
 
 /* Activations quantized for the int8 path (nt tokens x k, k a multiple of
- * 32), laid out for vpdpbusd: the quants + 128 as unsigned bytes (its
- * unsigned operand; the SIMD kernels take 128 x the weight block's sum back
- * out), tokens in groups of RMB_Q8_GROUP (the last group holds the rest),
- * each group's quants quad-major, so that a vector holds one quad (4
- * consecutive k) of 16 tokens: see rmb_q8_at; and per token and block the
- * scale, at rmb_q8_block_at. */
-#define RMB_Q8_GROUP 48
+ * 32), row-major: q[t * k + i] is the quant + 128 as an unsigned byte
+ * (vpdpbusd's unsigned operand; the SIMD kernels take 128 x the weight
+ * block's sum back out), d[t * (k / 32) + b] the scale of token t's block b. */
 typedef struct rmb_q8_acts {
     uint8_t *q;
     float *d;
@@ -56,13 +52,12 @@ typedef struct rmb_kernels {
      * results are bit-identical. */
     void (*gemm_q8)(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
                     size_t j1, float *y, size_t ldy);
-    /* Blocks [b0, b1) of every token quantized into x as ggml's
+    /* The nt x k activations x quantized into out as ggml's
      * quantize_row_q8_0 does, but with d kept in fp32: per block d = max |x|
      * / 127, q = roundf(x * (1 / d)) (half away from zero; |q| <= 127); q = 0
      * where 1 / d is not finite (max |x| below about 1e-36); a block holding
      * inf or NaN gets d = NaN and q = 0, so the outputs it feeds are NaN. */
-    void (*quantize_q8)(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                        const rmb_q8_acts *out);
+    void (*quantize_q8)(const float *x, size_t nt, size_t k, const rmb_q8_acts *out);
     float (*dot)(const float *a, const float *b, size_t n);
     /* Blocked attention: many query rows (of one kv head) against a run of
      * keys, so that each key is loaded once for all of them.  Every result
@@ -149,8 +144,7 @@ void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t
 /* The scalar references of gemm_q8 and quantize_q8: the specification. */
 void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,
                      size_t j1, float *y, size_t ldy);
-void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                         const rmb_q8_acts *out);
+void rmb_quantize_q8_ref(const float *x, size_t nt, size_t k, const rmb_q8_acts *out);
 
 /* The activations as the SIMD exact and bf16 products read them: k in
  * blocks of kc elements (the last holds the rest), each block's tokens in
@@ -171,28 +165,6 @@ static inline size_t rmb_pack_at(size_t nt, size_t k, size_t kc, size_t u, size_
     size_t g0 = t - t % RMB_PACK_TOKENS,
            ng = nt - g0 < RMB_PACK_TOKENS ? nt - g0 : RMB_PACK_TOKENS;
     return k0 * nt + g0 * kb + ((i - k0) / u * ng + t - g0) * u + i % u;
-}
-
-/* Where token t's group starts, and its size. */
-static inline size_t rmb_q8_group(size_t nt, size_t t, size_t *ng)
-{
-    size_t g0 = t - t % RMB_Q8_GROUP;
-    *ng = nt - g0 < RMB_Q8_GROUP ? nt - g0 : RMB_Q8_GROUP;
-    return g0;
-}
-
-/* The index in rmb_q8_acts.q of token t's element i. */
-static inline size_t rmb_q8_at(size_t nt, size_t k, size_t t, size_t i)
-{
-    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
-    return g0 * k + ((i / 4) * ng + t - g0) * 4 + i % 4;
-}
-
-/* The index in rmb_q8_acts.d of token t's block b. */
-static inline size_t rmb_q8_block_at(size_t nt, size_t k, size_t t, size_t b)
-{
-    size_t ng, g0 = rmb_q8_group(nt, t, &ng);
-    return g0 * (k / 32) + b * ng + t - g0;
 }
 
 /* The scalar exp_sum and silu_mul (expf), which the AVX2 set uses too. */

@@ -250,7 +250,7 @@ TARGET static float dot(const float *a, const float *b, size_t n)
 INLINE void prefetch_lines(const float *p, size_t floats)
 {
     for (size_t i = 0; i < floats; i += 16)
-        _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i), _MM_HINT_T1);
 }
 /* Query rows per pass of dots: 8 rows x 2 vectors of keys accumulate in
  * registers; per step 2 key loads and 8 broadcasts feed 16 FMAs. */
@@ -413,32 +413,30 @@ INLINE __m512i quantize16(const float *x, __m512 id)
     return _mm512_cvttps_epi32(v);
 }
 
-TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, size_t b1,
-                               const rmb_q8_acts *out)
+TARGET static void quantize_q8(const float *x, size_t nt, size_t k, const rmb_q8_acts *out)
 {
     const __m512 big = _mm512_set1_ps(FLT_MAX);
+    const __m512i off = _mm512_set1_epi32(128);
     for (size_t t = 0; t < nt; t++)
-        for (size_t b = b0; b < b1; b++) {
+        for (size_t b = 0; b < k / 32; b++) {
             const float *xb = x + t * k + b * 32;
+            uint8_t *q = out->q + t * k + b * 32;
             __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(xb)),
                    a1 = _mm512_abs_ps(_mm512_loadu_ps(xb + 16));
             bool finite = !(_mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) |
                             _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ));
             float d = finite ? _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127 : NAN,
                   id = d > 0 && 1 / d <= FLT_MAX ? 1 / d : 0;
-            uint8_t u[32];
-            memset(u, 128, sizeof u);
-            if (id > 0) {
-                __m512 iv = _mm512_set1_ps(id);
-                __m512i off = _mm512_set1_epi32(128);
-                _mm_storeu_si128((__m128i *)u, _mm512_cvtepi32_epi8(_mm512_add_epi32(
-                                                   quantize16(xb, iv), off)));
-                _mm_storeu_si128((__m128i *)(u + 16), _mm512_cvtepi32_epi8(_mm512_add_epi32(
-                                                          quantize16(xb + 16, iv), off)));
+            out->d[t * (k / 32) + b] = d;
+            if (!(id > 0)) {
+                memset(q, 128, 32);
+                continue;
             }
-            for (size_t i = 0; i < 32; i += 4) /* a group's quads are contiguous */
-                memcpy(out->q + rmb_q8_at(nt, k, t, b * 32 + i), u + i, 4);
-            out->d[rmb_q8_block_at(nt, k, t, b)] = d;
+            __m512 iv = _mm512_set1_ps(id);
+            for (int h = 0; h < 2; h++)
+                _mm_storeu_si128((__m128i *)(q + 16 * h),
+                                 _mm512_cvtepi32_epi8(
+                                     _mm512_add_epi32(quantize16(xb + 16 * h, iv), off)));
         }
 }
 
@@ -446,156 +444,163 @@ TARGET static void quantize_q8(const float *x, size_t nt, size_t k, size_t b0, s
 #define INLINE_VNNI TARGET_VNNI static inline __attribute__((always_inline))
 
 #define Q8_BLOCK_BYTES 34
-/* Weight rows per tile: 2 x 12 accumulators (int32 per block, fp32 over
- * all blocks) and 3 activation vectors fit the 32 registers. */
-#define Q8_ROWS 4
-/* Blocks per panel: 4096 columns, so that Qwen3-0.6B's widest rows need
- * one panel and the tiles never go through y. */
-#define Q8_PANEL_BLOCKS 128
+/* Tokens per tile, against 32 weight rows (two vectors of 16): 2 x 12
+ * accumulators (int32 per block, fp32 over all blocks), two weight vectors
+ * and a broadcast activation quad fit the 32 registers. */
+#define Q8_TOKENS 6
+/* Blocks per packed panel: 2048 columns of 32 rows (80 KiB, in L2 while
+ * every token passes over them); smaller panels, sized for L1, measured
+ * slower, as each one costs the tiles a pass through y. */
+#define Q8_PANEL_BLOCKS 64
 
-/* Per (weight row, block) of a panel: the scale as float, and -128 x the
- * sum of the block's quants, which takes the activations' +128 offset back
- * out of vpdpbusd's sum.  The quants themselves are read in place. */
-typedef struct q8_panel {
-    float d[PANEL_ROWS][Q8_PANEL_BLOCKS];
-    int32_t off[PANEL_ROWS][Q8_PANEL_BLOCKS];
-} q8_panel;
+/* One block of a packed panel of 32 weight rows: -128 x the sum of each
+ * row's quants (taking the activations' +128 offset back out of vpdpbusd's
+ * sum), the scales as float, and the quants quad-major, q[i][r] holding
+ * row r's quad i, so that a vector load gives one quad of 16 rows. */
+typedef struct q8_block {
+    int32_t off[32];
+    float d[32];
+    int32_t q[8][32];
+} q8_block;
 
-/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb); the quants' sum by
- * psadbw on the quants + 128. */
+/* out[i] = dword i of a[0..7] (eight rows of 8 dwords), rows in order: an
+ * 8 x 8 transpose, 4 x 4 within each 128-bit lane and then across lanes. */
+INLINE_VNNI void transpose8(const __m256i *a, __m256i *out)
+{
+    __m256i t[8], u[8];
+    UNROLL for (int h = 0; h < 8; h += 4) {
+        UNROLL for (int j = 0; j < 4; j += 2) {
+            t[h + j] = _mm256_unpacklo_epi32(a[h + j], a[h + j + 1]);
+            t[h + j + 1] = _mm256_unpackhi_epi32(a[h + j], a[h + j + 1]);
+        }
+        UNROLL for (int j = 0; j < 2; j++) {
+            u[h + 2 * j] = _mm256_unpacklo_epi64(t[h + j], t[h + j + 2]);
+            u[h + 2 * j + 1] = _mm256_unpackhi_epi64(t[h + j], t[h + j + 2]);
+        }
+    }
+    UNROLL for (int i = 0; i < 4; i++) {
+        out[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+        out[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+    }
+}
+
+/* Rows [0, nr) of w (row_bytes apart), blocks [0, nb), eight rows at a time
+ * transposed into quad-major order; rows past nr are zero.  The quants' sum
+ * by psadbw on the quants + 128. */
 TARGET_VNNI static void pack_q8(const unsigned char *w, size_t row_bytes, size_t nr, size_t nb,
-                                q8_panel *p)
+                                q8_block *p)
 {
     const __m256i k80 = _mm256_set1_epi8((char)0x80);
-    for (size_t r = 0; r < nr; r++)
-        for (size_t b = 0; b < nb; b++) {
-            const unsigned char *blk = w + r * row_bytes + b * Q8_BLOCK_BYTES;
-            uint16_t h;
-            memcpy(&h, blk, 2);
-            p->d[r][b] = _cvtsh_ss(h);
-            __m256i sad = _mm256_sad_epu8(
-                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), k80),
-                _mm256_setzero_si256());
-            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad),
-                                       _mm256_extracti128_si256(sad, 1));
-            int32_t sum = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
-            p->off[r][b] = -128 * sum;
+    for (size_t b = 0; b < nb; b++)
+        for (size_t r0 = 0; r0 < 32; r0 += 8) {
+            __m256i a[8], q[8];
+            for (size_t r = r0; r < r0 + 8; r++) {
+                const unsigned char *blk = w + r * row_bytes + b * Q8_BLOCK_BYTES;
+                a[r - r0] = _mm256_setzero_si256();
+                p[b].d[r] = 0, p[b].off[r] = 0;
+                if (r >= nr)
+                    continue;
+                uint16_t h;
+                memcpy(&h, blk, 2);
+                p[b].d[r] = _cvtsh_ss(h);
+                a[r - r0] = _mm256_loadu_si256((const __m256i *)(blk + 2));
+                __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(a[r - r0], k80),
+                                              _mm256_setzero_si256());
+                __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad),
+                                           _mm256_extracti128_si256(sad, 1));
+                int32_t sum =
+                    (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+                p[b].off[r] = -128 * sum;
+            }
+            transpose8(a, q);
+            for (int i = 0; i < 8; i++)
+                _mm256_store_si256((__m256i *)&p[b].q[i][r0], q[i]);
         }
 }
 
-/* The 4 x 4 transposes within each 128-bit lane: between four rows of 16
- * tokens (a[r], lane l: tokens 4l..4l+3) and sixteen tokens of four rows
- * (u[j], lane l: token 4l + j).  Its own inverse. */
-INLINE void transpose4(const __m512 *a, __m512 *u)
+/* nt <= Q8_TOKENS tokens (x row-major, k apart) x the panel's 32 rows over
+ * nb blocks: per block, int32 sums by vpdpbusd (a token's quad + 128 as
+ * unsigned bytes broadcast, times a quad of 16 rows), which start from the
+ * panel's -128 x sum of the weight block, then each scaled into its fp32
+ * accumulator (which starts from y after the first panel).  Tokens past nt
+ * repeat the last one and are not stored; m masks the rows. */
+INLINE_VNNI void tile_q8(const uint8_t *xq, const float *xd, size_t k, size_t nt, size_t nb,
+                         const q8_block *p, float *y, size_t ldy, const __mmask16 *m,
+                         bool accumulate)
 {
-    __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a[0], a[1])),
-            t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a[0], a[1])),
-            t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a[2], a[3])),
-            t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a[2], a[3]));
-    u[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-    u[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-    u[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-    u[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-}
-
-/* y[t][0..nr) = the accumulators of token t for the tile's nt tokens, or
- * (load) the reverse. */
-INLINE void move_q8(__m512 *acc, size_t nt, size_t nr, float *y, size_t ldy, bool load)
-{
-    __mmask8 cols = (__mmask8)((1u << nr) - 1);
-    for (size_t v = 0; v < 3 && v * 16 < nt; v++) {
-        __m512 u[4];
-        float col[4][16] = {{0}};
-        if (!load) {
-            transpose4(acc + v * Q8_ROWS, u);
-            for (int j = 0; j < 4; j++)
-                _mm512_storeu_ps(col[j], u[j]);
-        }
-        for (size_t t = v * 16; t < rmb_min_size(nt, v * 16 + 16); t++) {
-            float *c = &col[t % 4][t % 16 / 4 * 4];
-            if (load)
-                _mm_storeu_ps(c, _mm_maskz_loadu_ps(cols, y + t * ldy));
-            else
-                _mm_mask_storeu_ps(y + t * ldy, cols, _mm_loadu_ps(c));
-        }
-        if (load) {
-            for (int j = 0; j < 4; j++)
-                u[j] = _mm512_loadu_ps(col[j]);
-            transpose4(u, acc + v * Q8_ROWS);
-        }
+    const uint8_t *xr[Q8_TOKENS];
+    const float *dr[Q8_TOKENS];
+    __m512 acc[2 * Q8_TOKENS];
+    UNROLL for (int t = 0; t < Q8_TOKENS; t++) {
+        size_t tt = rmb_min_size((size_t)t, nt - 1);
+        xr[t] = xq + tt * k;
+        dr[t] = xd + tt * (k / 32);
+        UNROLL for (int v = 0; v < 2; v++)
+            acc[2 * t + v] = accumulate ? _mm512_maskz_loadu_ps(m[v], y + tt * ldy + 16 * v)
+                                        : _mm512_setzero_ps();
     }
-}
-
-/* One group of nt <= 48 tokens x Q8_ROWS weight rows over nb blocks: per
- * block, int32 sums by vpdpbusd (a quad of 16 tokens + 128 as unsigned
- * bytes, times a weight quad broadcast), which start from the panel's
- * -128 x sum of the weight block, then each scaled into its fp32
- * accumulator (which starts from y after the first panel). */
-INLINE_VNNI void tile_q8(const uint8_t *xq, const float *xd, size_t nt, size_t nb,
-                         const unsigned char *w, size_t row_bytes, const q8_panel *p, size_t r0,
-                         size_t nr, float *y, size_t ldy, bool accumulate)
-{
-    const unsigned char *wr[Q8_ROWS];
-    size_t pr[Q8_ROWS];
-    __m512 acc[3 * Q8_ROWS];
-    __mmask16 m[3];
-    UNROLL for (int v = 0; v < 3; v++)
-        m[v] = tail_mask(nt > (size_t)v * 16 ? nt - (size_t)v * 16 : 0);
-    UNROLL for (int r = 0; r < Q8_ROWS; r++) {
-        pr[r] = r0 + rmb_min_size((size_t)r, nr - 1);
-        wr[r] = w + rmb_min_size((size_t)r, nr - 1) * row_bytes + 2;
-    }
-    UNROLL for (int i = 0; i < 3 * Q8_ROWS; i++)
-        acc[i] = _mm512_setzero_ps();
-    if (accumulate)
-        move_q8(acc, nt, nr, y, ldy, true);
-    for (size_t b = 0; b < nb; b++) {
-        __m512i s[3 * Q8_ROWS];
-        UNROLL for (int r = 0; r < Q8_ROWS; r++)
-            s[r] = s[Q8_ROWS + r] = s[2 * Q8_ROWS + r] = _mm512_set1_epi32(p->off[pr[r]][b]);
+    for (size_t b = 0; b < nb; b++, p++) {
+        __m512i s[2 * Q8_TOKENS];
+        UNROLL for (int v = 0; v < 2; v++) {
+            __m512i off = _mm512_load_si512(p->off + 16 * v);
+            UNROLL for (int t = 0; t < Q8_TOKENS; t++)
+                s[2 * t + v] = off;
+        }
         UNROLL for (int i = 0; i < 8; i++) {
-            __m512i x[3];
-            UNROLL for (int v = 0; v < 3; v++)
-                x[v] = _mm512_maskz_loadu_epi32(m[v], xq + 64 * v);
-            xq += 4 * nt; /* pointers advance: fewer live registers */
-            UNROLL for (int r = 0; r < Q8_ROWS; r++) {
+            __m512i wq[2] = {_mm512_load_si512(p->q[i]), _mm512_load_si512(p->q[i] + 16)};
+            UNROLL for (int t = 0; t < Q8_TOKENS; t++) {
                 int quad;
-                memcpy(&quad, wr[r] + b * Q8_BLOCK_BYTES + 4 * i, 4);
-                __m512i wq = _mm512_set1_epi32(quad);
-                UNROLL for (int v = 0; v < 3; v++)
-                    s[v * Q8_ROWS + r] = _mm512_dpbusd_epi32(s[v * Q8_ROWS + r], x[v], wq);
+                memcpy(&quad, xr[t] + 32 * b + 4 * i, 4);
+                __m512i xb = _mm512_set1_epi32(quad);
+                UNROLL for (int v = 0; v < 2; v++)
+                    s[2 * t + v] = _mm512_dpbusd_epi32(s[2 * t + v], xb, wq[v]);
             }
         }
-        UNROLL for (int v = 0; v < 3; v++) {
-            __m512 dx = _mm512_maskz_loadu_ps(m[v], xd + 16 * v);
-            UNROLL for (int r = 0; r < Q8_ROWS; r++) {
-                __m512 d = _mm512_mul_ps(dx, _mm512_set1_ps(p->d[pr[r]][b]));
-                acc[v * Q8_ROWS + r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s[v * Q8_ROWS + r]),
-                                                       acc[v * Q8_ROWS + r]);
-            }
+        __m512 dw[2] = {_mm512_load_ps(p->d), _mm512_load_ps(p->d + 16)};
+        UNROLL for (int t = 0; t < Q8_TOKENS; t++) {
+            __m512 dx = _mm512_set1_ps(dr[t][b]);
+            UNROLL for (int v = 0; v < 2; v++)
+                acc[2 * t + v] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw[v]),
+                                                 _mm512_cvtepi32_ps(s[2 * t + v]),
+                                                 acc[2 * t + v]);
         }
-        xd += nt;
     }
-    move_q8(acc, nt, nr, y, ldy, false);
+    for (size_t t = 0; t < nt; t++)
+        UNROLL for (int v = 0; v < 2; v++)
+            _mm512_mask_storeu_ps(y + t * ldy + 16 * v, m[v], acc[2 * t + v]);
 }
 
+/* Prefetches into L2 the next `lines` cache lines from *at (up to end).
+ * Addresses as integers: prefetching never faults, so the next panel may
+ * lie past the weights' end (the last task's). */
+static inline void prefetch_ahead(uintptr_t *at, uintptr_t end, size_t lines)
+{
+    for (; lines && *at < end; lines--, *at += 64)
+        _mm_prefetch((const char *)*at, _MM_HINT_T1);
+}
+
+/* Panels of 32 rows; while one is multiplied, the weights of the 32 rows
+ * after it (the next panel, or the next task's) are prefetched a little per
+ * tile: the pack's loads otherwise wait on memory (a fifth of the time). */
 TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const void *w,
                                 size_t j0, size_t j1, float *y, size_t ldy)
 {
-    q8_panel p;
-    size_t row_bytes = k / 32 * Q8_BLOCK_BYTES, ng;
-    for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
-        size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
+    _Alignas(64) q8_block p[Q8_PANEL_BLOCKS];
+    size_t row_bytes = k / 32 * Q8_BLOCK_BYTES, nc = (k / 32 + Q8_PANEL_BLOCKS - 1) / Q8_PANEL_BLOCKS;
+    size_t tiles = nc * ((nt + Q8_TOKENS - 1) / Q8_TOKENS), lines = row_bytes / 2;
+    for (size_t jb = j0; jb < j1; jb += 32) {
+        size_t nr = rmb_min_size(32, j1 - jb);
+        __mmask16 m[2] = {tail_mask(nr), tail_mask(nr > 16 ? nr - 16 : 0)};
+        uintptr_t next = (uintptr_t)w + (jb + 32) * row_bytes, end = next + 32 * row_bytes;
         for (size_t c0 = 0; c0 < k / 32; c0 += Q8_PANEL_BLOCKS) {
             size_t nb = rmb_min_size(Q8_PANEL_BLOCKS, k / 32 - c0);
-            const unsigned char *wp = (const unsigned char *)w + jb * row_bytes + c0 * Q8_BLOCK_BYTES;
-            pack_q8(wp, row_bytes, nr, nb, &p);
-            for (size_t t = 0; t < nt; t += ng) {
-                rmb_q8_group(nt, t, &ng);
-                for (size_t j = 0; j < nr; j += Q8_ROWS)
-                    tile_q8(x->q + t * k + c0 * 32 * ng, x->d + t * (k / 32) + c0 * ng, ng, nb,
-                            wp + j * row_bytes, row_bytes, &p, j, rmb_min_size(nr - j, Q8_ROWS),
-                            y + t * ldy + jb + j, ldy, c0 > 0);
+            pack_q8((const unsigned char *)w + jb * row_bytes + c0 * Q8_BLOCK_BYTES, row_bytes,
+                    nr, nb, p);
+            for (size_t t = 0; t < nt; t += Q8_TOKENS) {
+                tile_q8(x->q + t * k + c0 * 32, x->d + t * (k / 32) + c0, k,
+                        rmb_min_size(Q8_TOKENS, nt - t), nb, p, y + t * ldy + jb, ldy, m,
+                        c0 > 0);
+                prefetch_ahead(&next, end, (lines + tiles - 1) / tiles);
             }
         }
     }
