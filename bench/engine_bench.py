@@ -29,7 +29,7 @@
 
 usage: /usr/bin/python3 bench/engine_bench.py [--build build]
          [--cache /tmp/rmb-bench-qwen3-0.6b] [--data ../shared/RMB_dataset]
-         [--slice 300] [--error-conversations 4] [--threads 2]
+         [--slice 300] [--error-conversations 12] [--threads 2]
 The machine is shared: quote ratios from one run, not numbers across runs."""
 import argparse
 import json
@@ -278,7 +278,7 @@ def main():
     ap.add_argument("--cache", default="/tmp/rmb-bench-qwen3-0.6b")
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "RMB_dataset"))
     ap.add_argument("--slice", type=int, default=300)
-    ap.add_argument("--error-conversations", type=int, default=4)
+    ap.add_argument("--error-conversations", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=512)
     a = ap.parse_args()
