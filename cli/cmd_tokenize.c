@@ -151,7 +151,7 @@ int cmd_tokenize(int argc, char **argv)
     rmb_error err = {0};
     rmb_tokenizer *tok = NULL;
     rmb_encoder *gguf = NULL; /* a GGUF file's tokenizer comes with its template */
-    if (rmb_gguf_is_file(path) ? rmb_encoder_open(&gguf, path, 0, NULL, 0, &err)
+    if (rmb_gguf_is_name(path) ? rmb_encoder_open(&gguf, path, 0, NULL, 0, &err)
                                : rmb_tokenizer_open(&tok, path, &err))
         return cli_report(&err);
     if (gguf)

@@ -449,13 +449,18 @@ rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool option
     return RMB_OK;
 }
 
+bool rmb_gguf_is_name(const char *path)
+{
+    size_t len = strlen(path);
+    return len > 5 && !strcmp(path + len - 5, ".gguf");
+}
+
 bool rmb_gguf_is_file(const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) == 0)
         return S_ISREG(sb.st_mode);
-    size_t len = strlen(path);
-    return len > 5 && !strcmp(path + len - 5, ".gguf");
+    return rmb_gguf_is_name(path);
 }
 
 /* ---- encoding ---- */

@@ -125,6 +125,9 @@ rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool option
  * checkpoint directory: a regular file, or a name ending in .gguf that is
  * no directory (so that a missing one is reported as a missing file). */
 bool rmb_gguf_is_file(const char *path);
+/* Whether path ends in ".gguf" (where a regular file may also be another
+ * format, as rmb tokenize's tokenizer.json). */
+bool rmb_gguf_is_name(const char *path);
 
 /* Encodes n floats as type t (F32, F16, BF16 rounding to nearest even, or
  * Q8_0 as ggml's reference quantiser: d = max|x| / 127 stored as fp16,
