@@ -219,6 +219,17 @@ static void pack_task(void *arg, size_t task, int thread)
     }
 }
 
+/* The product of a job whose activations are prepared: k-quant weights a
+ * super-block at a time (from x itself; bf16 rounds both sides), the rest
+ * by the kernel set's tiles over blocks of output columns. */
+static void run_products(rmb_pool *pool, gemm_job *g, const float *x, bool bf16)
+{
+    if (rmb_dtype_is_kquant(g->dt))
+        rmb_kquant_gemm(pool, g->kern, x, g->nt, g->k, g->w, g->dt, g->n, g->y, bf16);
+    else
+        rmb_pool_run(pool, (g->n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, g);
+}
+
 void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
               const void *w, rmb_dtype dt, size_t n, float *y, float *xt, bool reuse)
 {
@@ -228,10 +239,7 @@ void rmb_gemm(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt
     }
     /* k-quants: xt is made even so, as the next product may reuse it. */
     gemm_job g = {kern, kern->gemm_packed ? xt : x, NULL, NULL, nt, k, n, w, dt, y};
-    if (rmb_dtype_is_kquant(dt))
-        rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, false);
-    else
-        rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+    run_products(pool, &g, x, false);
 }
 
 void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
@@ -240,10 +248,7 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
     gemm_job g = {kern, x, xp, NULL, nt, k, n, w, dt, y};
     if (!reuse)
         rmb_pool_run(pool, (k + RMB_PACK_K_BF16 - 1) / RMB_PACK_K_BF16, pack_task, &g);
-    if (rmb_dtype_is_kquant(dt))
-        rmb_kquant_gemm(pool, kern, x, nt, k, w, dt, n, y, true);
-    else
-        rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+    run_products(pool, &g, x, true);
 }
 
 /* Tokens per quantize task: whole rows, so that each task streams through
@@ -268,5 +273,5 @@ void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t
     gemm_job g = {kern, x, NULL, &xq, nt, k, n, w, RMB_DT_Q8_0, y};
     if (!reuse)
         rmb_pool_run(pool, (nt + QUANTIZE_ROWS - 1) / QUANTIZE_ROWS, quantize_task, &g);
-    rmb_pool_run(pool, (n + GEMM_COLS - 1) / GEMM_COLS, gemm_task, &g);
+    run_products(pool, &g, x, false);
 }
