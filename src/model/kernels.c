@@ -114,9 +114,9 @@ void rmb_silu_mul_ref(float *gate, const float *up, size_t n)
 }
 
 static const rmb_kernels scalar_kernels = {
-    "scalar",         scalar_gemm_rows, NULL,        rmb_gemm_bf16_ref, rmb_gemm_q8_ref,
-    rmb_quantize_q8_ref, scalar_dot,    scalar_dots, scalar_wsum,       rmb_exp_sum_ref,
-    rmb_silu_mul_ref};
+    "scalar",        scalar_gemm_rows, NULL,       rmb_gemm_bf16_ref, NULL,
+    rmb_gemm_q8_ref, rmb_quantize_q8_ref, scalar_dot, scalar_dots, scalar_wsum,
+    rmb_exp_sum_ref, rmb_silu_mul_ref};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {
@@ -193,30 +193,36 @@ static void gemm_task(void *arg, size_t task, int thread)
         g->kern->gemm_rows(g->x, g->nt, g->k, g->w, g->dt, j0, j1, g->y, g->n);
 }
 
-/* One block of k of every token packed (rmb_pack_at): floats into xt, or
+void rmb_pack_ref(const float *x, size_t nt, size_t k, size_t k0, size_t kb, size_t u, void *out)
+{
+    /* A token at a time: rows k apart read at once would share cache sets. */
+    for (size_t g0 = 0; g0 < nt; g0 += RMB_PACK_TOKENS) {
+        size_t ng = rmb_min_size(RMB_PACK_TOKENS, nt - g0);
+        for (size_t t = 0; t < ng; t++) {
+            const float *xr = x + (g0 + t) * k + k0;
+            size_t at = k0 * nt + g0 * kb + t * u;
+            if (u == 2)
+                for (size_t i = 0; i < kb; i += 2, at += ng * 2) {
+                    ((uint16_t *)out)[at] = rmb_to_bf16(xr[i]);
+                    ((uint16_t *)out)[at + 1] = rmb_to_bf16(xr[i + 1]);
+                }
+            else
+                for (size_t i = 0; i < kb; i++, at += ng)
+                    ((float *)out)[at] = xr[i];
+        }
+    }
+}
+
+/* One block of k of every token packed (rmb_pack_at): floats into y, or
  * bf16 pairs into xp when the job has xp. */
 static void pack_task(void *arg, size_t task, int thread)
 {
     (void)thread;
     const gemm_job *g = arg;
-    size_t u = g->xp ? 2 : 1, kc = g->xp ? RMB_PACK_K_BF16 : RMB_PACK_K, k0 = task * kc,
-           kb = rmb_min_size(kc, g->k - k0);
-    /* A token at a time: rows k apart read at once would share cache sets. */
-    for (size_t g0 = 0; g0 < g->nt; g0 += RMB_PACK_TOKENS) {
-        size_t ng = rmb_min_size(RMB_PACK_TOKENS, g->nt - g0);
-        for (size_t t = 0; t < ng; t++) {
-            const float *xr = g->x + (g0 + t) * g->k + k0;
-            size_t at = k0 * g->nt + g0 * kb + t * u;
-            if (g->xp)
-                for (size_t i = 0; i < kb; i += 2, at += ng * 2) {
-                    ((uint16_t *)g->xp)[at] = rmb_to_bf16(xr[i]);
-                    ((uint16_t *)g->xp)[at + 1] = rmb_to_bf16(xr[i + 1]);
-                }
-            else
-                for (size_t i = 0; i < kb; i++, at += ng)
-                    g->y[at] = xr[i];
-        }
-    }
+    size_t u = g->xp ? 2 : 1, kc = g->xp ? RMB_PACK_K_BF16 : RMB_PACK_K, k0 = task * kc;
+    (g->kern->pack ? g->kern->pack : rmb_pack_ref)(g->x, g->nt, g->k, k0,
+                                                   rmb_min_size(kc, g->k - k0), u,
+                                                   g->xp ? (void *)g->xp : (void *)g->y);
 }
 
 /* The product of a job whose activations are prepared: k-quant weights a

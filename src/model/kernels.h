@@ -43,6 +43,11 @@ typedef struct rmb_kernels {
      * scalar reference). */
     void (*gemm_bf16)(const uint16_t *xp, size_t nt, size_t k, const void *w, rmb_dtype dt,
                       size_t j0, size_t j1, float *y, size_t ldy);
+    /* Elements [k0, k0 + kb) of every row of the nt x k activations x (one
+     * block of rmb_pack_at's layout, kb and k0 multiples of u) packed for
+     * gemm_packed (u = 1: floats) or gemm_bf16 (u = 2: bf16 pairs, rounded
+     * as rmb_to_bf16) into out, which holds the whole packed matrix. */
+    void (*pack)(const float *x, size_t nt, size_t k, size_t k0, size_t kb, size_t u, void *out);
     /* The int8 compute path for Q8_0 weights, on activations quantized by
      * quantize_q8 (rmb_q8_acts):
      *     y[t][j] = sum over blocks b, in order, of
@@ -140,6 +145,9 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
  * reused as rmb_gemm reuses xt. */
 void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                  const void *w, size_t n, float *y, void *work, bool reuse);
+
+/* The scalar pack (the sets without a SIMD one use it). */
+void rmb_pack_ref(const float *x, size_t nt, size_t k, size_t k0, size_t kb, size_t u, void *out);
 
 /* The scalar references of gemm_q8 and quantize_q8: the specification. */
 void rmb_gemm_q8_ref(const rmb_q8_acts *x, size_t nt, size_t k, const void *w, size_t j0,

@@ -222,6 +222,29 @@ TARGET static void gemm_panels(const void *xs, size_t nt, size_t k, size_t u, si
     }
 }
 
+/* rmb_kernels.pack: per group, 16 units of each token (a row of floats, or
+ * of bf16 pairs rounded as rmb_to_bf16) transposed so that each unit's
+ * tokens lie side by side, as the tiles broadcast them. */
+TARGET static void pack(const float *x, size_t nt, size_t k, size_t k0, size_t kb, size_t u,
+                        void *out)
+{
+    size_t nu = kb / u;
+    for (size_t g0 = 0; g0 < nt; g0 += RMB_PACK_TOKENS) {
+        size_t ng = rmb_min_size(RMB_PACK_TOKENS, nt - g0);
+        float *o = (float *)out + (k0 * nt + g0 * kb) / u;
+        for (size_t s = 0; s < nu; s += 16) {
+            __m512 r[16];
+            UNROLL for (size_t t = 0; t < 16; t++)
+                r[t] = t < ng ? load_units(x + (g0 + t) * k, RMB_DT_F32, u, k0 + s * u, nu - s)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            UNROLL for (size_t i = 0; i < 16; i++)
+                if (s + i < nu)
+                    _mm512_mask_storeu_ps(o + (s + i) * ng, tail_mask(ng), r[i]);
+        }
+    }
+}
+
 TARGET static void gemm_packed(const float *xt, size_t nt, size_t k, const void *w,
                                rmb_dtype dt, size_t j0, size_t j1, float *y, size_t ldy)
 {
@@ -607,10 +630,11 @@ TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const
 }
 
 const rmb_kernels rmb_kernels_avx512 = {
-    "avx512", NULL, gemm_packed, NULL, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
+    "avx512", NULL, gemm_packed, NULL, pack, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
     exp_sum,  silu_mul};
 const rmb_kernels rmb_kernels_avx512_vnni = {
-    "avx512", NULL, gemm_packed, NULL, gemm_q8, quantize_q8, dot, dots, wsum, exp_sum, silu_mul};
+    "avx512", NULL, gemm_packed, NULL, pack, gemm_q8, quantize_q8, dot, dots, wsum,
+    exp_sum,  silu_mul};
 const rmb_kernels rmb_kernels_avx512_bf16 = {
-    "avx512", NULL, gemm_packed, gemm_bf16, gemm_q8, quantize_q8, dot, dots, wsum,
+    "avx512", NULL, gemm_packed, gemm_bf16, pack, gemm_q8, quantize_q8, dot, dots, wsum,
     exp_sum,  silu_mul};

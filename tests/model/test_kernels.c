@@ -521,10 +521,61 @@ static void test_f16_widening(void)
     CHECK(rmb_kernels_find("no-such-isa") == NULL);
 }
 
+/* Each set's pack against rmb_pack_at element by element, block by block
+ * as rmb_gemm calls it, on group and unit tails; the bf16 pairs hold
+ * values that round half to even, infinities and NaNs. */
+static int check_pack(const rmb_kernels *kern, size_t nt, size_t k, size_t u)
+{
+    size_t kc = u == 2 ? RMB_PACK_K_BF16 : RMB_PACK_K, size = u == 2 ? 2 : 4;
+    unsigned state = (unsigned)(nt * 7 + k);
+    float *x = malloc(nt * k * sizeof *x);
+    unsigned char *want = malloc(nt * k * size), *got = malloc(nt * k * size);
+    for (size_t i = 0; i < nt * k; i++) {
+        x[i] = frand(&state);
+        if (i % 7 == 3) /* a tie: bf16 keeps the even one */
+            x[i] = (i % 2 ? 1.0f + 0x1p-8f : 1.0f + 0x3p-8f);
+        if (i % 61 == 5)
+            x[i] = i % 2 ? INFINITY : NAN;
+    }
+    for (size_t t = 0; t < nt; t++)
+        for (size_t i = 0; i < k; i++) {
+            size_t at = rmb_pack_at(nt, k, kc, u, t, i);
+            if (u == 2) {
+                uint16_t h = rmb_to_bf16(x[t * k + i]);
+                memcpy(want + 2 * at, &h, 2);
+            } else {
+                memcpy(want + 4 * at, &x[t * k + i], 4);
+            }
+        }
+    memset(got, 0xA5, nt * k * size);
+    for (size_t k0 = 0; k0 < k; k0 += kc)
+        kern->pack(x, nt, k, k0, rmb_min_size(kc, k - k0), u, got);
+    int same = !memcmp(got, want, nt * k * size);
+    if (!same)
+        fprintf(stderr, "%s pack nt=%zu k=%zu u=%zu differs\n", kern->name, nt, k, u);
+    free(x), free(want), free(got);
+    return same;
+}
+
+static void test_pack(void)
+{
+    static const size_t nts[] = {1, 3, 13, 14, 15, 29, 44}, ks[] = {2, 16, 34, 256, 530, 1040};
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    const rmb_kernels scalar = {.name = "reference", .pack = rmb_pack_ref};
+    for (size_t i = 0; i <= count; i++) {
+        const rmb_kernels *kern = i < count ? list[i] : &scalar;
+        for (size_t a = 0; kern->pack && a < sizeof nts / sizeof nts[0]; a++)
+            for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++)
+                for (size_t u = 1; u <= 2; u++)
+                    CHECK(check_pack(kern, nts[a], ks[b], u));
+    }
+}
+
 static void test_cleanup(void)
 {
     free((void *)pack(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_gemm_invariance, test_gemm_q8, test_blocked_attention, test_attention_kernels,
+TEST_MAIN(test_gemm, test_gemm_bf16, test_pack, test_gemm_invariance, test_gemm_q8, test_blocked_attention, test_attention_kernels,
           test_f16_widening, test_cleanup)
