@@ -199,23 +199,23 @@ static const size_t shapes[][2] = {{2048, 1024}, {1024, 1024}, {1024, 1024}, {10
 
 typedef enum gemm_mode { GEMM_EXACT, GEMM_BF16, GEMM_INT8 } gemm_mode;
 
-/* GFLOP/s (GOP/s for int8) of the projections of one layer, best of 3 after
- * a warm-up; w holds bf16 weights, or Q8_0 for int8. */
+/* GFLOP/s (GOP/s for int8) of the projections of one layer, the best run
+ * after a warm-up, runs repeated for about as long as `peak` measures one
+ * instruction (a second); w holds bf16 weights, or Q8_0 for int8. */
 static double time_gemm(rmb_pool *pool, const rmb_kernels *kern, gemm_mode mode, const float *x,
-                        size_t m, void *const *w, float *y, float *work)
+                        size_t m, void *const *w, rmb_dtype dt, float *y, float *work)
 {
-    double best = 1e30, flops = 0;
-    for (int r = 0; r < 4; r++) {
+    double best = 1e30, flops = 0, start = now();
+    for (int r = 0; r < 4 || now() - start < 1.0; r++) {
         double t0 = now();
         for (size_t s = 0; s < N_SHAPES; s++) {
             size_t k = shapes[s][1], n = shapes[s][0];
             if (mode == GEMM_BF16)
-                rmb_gemm_bf16(pool, kern, x, m, k, w[s], RMB_DT_BF16, n, y, (uint16_t *)work,
-                              false);
+                rmb_gemm_bf16(pool, kern, x, m, k, w[s], dt, n, y, (uint16_t *)work, false);
             else if (mode == GEMM_INT8)
                 rmb_gemm_q8(pool, kern, x, m, k, w[s], n, y, work, false);
             else
-                rmb_gemm(pool, kern, x, m, k, w[s], RMB_DT_BF16, n, y, work, false);
+                rmb_gemm(pool, kern, x, m, k, w[s], dt, n, y, work, false);
             if (!r)
                 flops += 2.0 * (double)m * (double)n * (double)k;
         }
@@ -259,15 +259,25 @@ static int gemms(char **argv)
         state = state * 1103515245u + 12345u;
         x[i] = (float)((state >> 8) & 0xFFFF) / 32768.0f - 1.0f;
     }
+    /* the bf16 weights as the engine keeps them: prepacked, if the kernels
+     * prepack */
+    rmb_dtype dt = kern->prepack ? RMB_DT_BF16_PANELS : RMB_DT_BF16;
     for (size_t s = 0; s < N_SHAPES; s++) {
-        uint16_t *b = w[s] = malloc(shapes[s][0] * shapes[s][1] * sizeof *b);
-        for (size_t i = 0; i < shapes[s][0] * shapes[s][1]; i++)
+        size_t n = shapes[s][0], k = shapes[s][1];
+        uint16_t *b = malloc(n * k * sizeof *b);
+        for (size_t i = 0; i < n * k; i++)
             b[i] = rmb_to_bf16(x[(i * 7) % (m * 3072)] * 0.05f);
-        wq[s] = to_q8_0(b, shapes[s][0] * shapes[s][1]);
+        wq[s] = to_q8_0(b, n * k);
+        w[s] = b;
+        if (kern->prepack) {
+            w[s] = aligned_alloc(64, rmb_prepacked_elements(n, k) * sizeof *b);
+            kern->prepack(b, n, k, w[s]);
+            free(b);
+        }
     }
-    double exact = time_gemm(pool, kern, GEMM_EXACT, x, m, w, y, work);
-    double bf16 = time_gemm(pool, kern, GEMM_BF16, x, m, w, y, work);
-    double int8 = time_gemm(pool, kern, GEMM_INT8, x, m, wq, y, work);
+    double exact = time_gemm(pool, kern, GEMM_EXACT, x, m, w, dt, y, work);
+    double bf16 = time_gemm(pool, kern, GEMM_BF16, x, m, w, dt, y, work);
+    double int8 = time_gemm(pool, kern, GEMM_INT8, x, m, wq, RMB_DT_Q8_0, y, work);
     printf("{\"exact_gflops\": %.1f, \"bf16_gflops\": %.1f, \"int8_gops\": %.1f, "
            "\"kernels\": \"%s\", \"m\": %zu}\n",
            exact, bf16, int8, kern->name, m);

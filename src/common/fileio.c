@@ -184,6 +184,15 @@ void rmb_unmap_file(void *map, size_t size)
         munmap(map, size);
 }
 
+void rmb_map_release(const void *p, size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = page > 0 ? (uintptr_t)page - 1 : 4095;
+    uintptr_t a = ((uintptr_t)p + mask) & ~mask, b = ((uintptr_t)p + n) & ~mask;
+    if (b > a) /* read-only and private: nothing of ours is lost */
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 #define DIGEST_PRIME 0x100000001b3ULL
 
 static uint64_t digest_bytes(uint64_t h, const unsigned char *p, size_t len)

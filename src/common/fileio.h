@@ -38,6 +38,10 @@ rmb_status rmb_write_file_atomic(const char *path, const char *text, size_t len,
  * *size.  Undo with rmb_unmap_file. */
 rmb_status rmb_map_file(const char *path, void **map, size_t *size, rmb_error *err);
 void rmb_unmap_file(void *map, size_t size);
+/* Drops the pages wholly inside [p, p + n), part of a mapping made by
+ * rmb_map_file, from this process's memory; touched again, they are read
+ * back from the file. */
+void rmb_map_release(const void *p, size_t n);
 
 /* The last component of path, trailing slashes ignored: returns where it
  * starts in path and sets *len ("a/b/" gives "b"). */

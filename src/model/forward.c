@@ -125,6 +125,50 @@ static rmb_status bind_head(rmb_net *net, const rmb_weights *w, rmb_error *err)
     return RMB_OK;
 }
 
+/* Whether the product that will multiply t takes it prepacked. */
+static bool takes_prepacked(const rmb_net *net, const rmb_tensor *t)
+{
+    bool bf16_path = net->bf16 && t->shape[1] % 2 == 0;
+    return net->kern->prepack && t->dtype == RMB_DT_BF16 && t->shape[1] % 2 == 0 &&
+           (bf16_path ? net->kern->gemm_bf16 != NULL : net->kern->gemm_packed != NULL);
+}
+
+/* The layers' BF16 matrices laid out once for the kernel set
+ * (rmb_kernels.prepack), each file copy's pages given back as soon as it is
+ * done: the products then read every block of a panel as one run instead
+ * of gathering it from 32 rows each time, and memory holds one copy. */
+static rmb_status prepack_layers(rmb_net *net, const rmb_weights *w, rmb_error *err)
+{
+    int n = net->cfg->n_layers;
+    if (!net->kern->prepack)
+        return RMB_OK;
+    if (!(net->prepacked = calloc((size_t)n * 7, sizeof *net->prepacked)))
+        return rmb_fail(err, RMB_ENOMEM, "out of memory");
+    for (int l = 0; l < n; l++) {
+        rmb_layer *L = &net->layers[l];
+        const rmb_tensor **slot[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
+        for (size_t i = 0; i < 7; i++) {
+            const rmb_tensor *t = *slot[i];
+            if (!t || !takes_prepacked(net, t))
+                continue;
+            size_t rows = (size_t)t->shape[0], k = (size_t)t->shape[1],
+                   bytes = rmb_prepacked_elements(rows, k) * sizeof(uint16_t);
+            rmb_tensor *p = &net->prepacked[(size_t)l * 7 + i];
+            uint16_t *data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+            if (!data)
+                return rmb_fail(err, RMB_ENOMEM, "out of memory prepacking %s", t->name);
+            net->kern->prepack(t->data, rows, k, data);
+            rmb_weights_release(w, t);
+            *p = *t;
+            p->dtype = RMB_DT_BF16_PANELS;
+            p->data = data;
+            p->n_bytes = bytes;
+            *slot[i] = p;
+        }
+    }
+    return RMB_OK;
+}
+
 rmb_status rmb_net_bind(rmb_net *net, const rmb_weights *w, rmb_error *err)
 {
     const rmb_config *c = net->cfg;
@@ -139,7 +183,7 @@ rmb_status rmb_net_bind(rmb_net *net, const rmb_weights *w, rmb_error *err)
         st = rmb_fail(err, RMB_ENOMEM, "out of memory");
     for (int l = 0; st == RMB_OK && l < c->n_layers; l++)
         st = bind_layer(net, w, l, err);
-    return st;
+    return st == RMB_OK ? prepack_layers(net, w, err) : st;
 }
 
 void rmb_net_unbind(rmb_net *net)
@@ -151,6 +195,10 @@ void rmb_net_unbind(rmb_net *net)
         for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
             free(owned[i]);
     }
+    for (size_t i = 0; net->prepacked && i < (size_t)net->cfg->n_layers * 7; i++)
+        free((void *)net->prepacked[i].data);
+    free(net->prepacked);
+    net->prepacked = NULL;
     if (net->desc->head_ops && net->head_state)
         net->desc->head_ops->unbind(net);
     free(net->layers);

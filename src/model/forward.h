@@ -25,6 +25,8 @@ typedef struct rmb_net {
     int n_labels;
     void *head_state; /* a custom head's tensors (rmb_head_ops) */
     rmb_layer *layers;
+    rmb_tensor *prepacked; /* owned copies of the layers' BF16 matrices, as
+                            * RMB_DT_BF16_PANELS (n_layers x 7 slots) */
     rmb_pool *pool;
     const rmb_kernels *kern;
     size_t chunk; /* tokens per pass through a weight matrix */

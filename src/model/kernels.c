@@ -115,8 +115,8 @@ void rmb_silu_mul_ref(float *gate, const float *up, size_t n)
 
 static const rmb_kernels scalar_kernels = {
     "scalar",        scalar_gemm_rows, NULL,       rmb_gemm_bf16_ref, NULL,
-    rmb_gemm_q8_ref, rmb_quantize_q8_ref, scalar_dot, scalar_dots, scalar_wsum,
-    rmb_exp_sum_ref, rmb_silu_mul_ref};
+    NULL,            rmb_gemm_q8_ref,  rmb_quantize_q8_ref, scalar_dot, scalar_dots,
+    scalar_wsum,     rmb_exp_sum_ref,  rmb_silu_mul_ref};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {

@@ -48,6 +48,12 @@ typedef struct rmb_kernels {
      * gemm_packed (u = 1: floats) or gemm_bf16 (u = 2: bf16 pairs, rounded
      * as rmb_to_bf16) into out, which holds the whole packed matrix. */
     void (*pack)(const float *x, size_t nt, size_t k, size_t k0, size_t kb, size_t u, void *out);
+    /* BF16 weights w (n x k, k even) laid out once, at load, as
+     * RMB_DT_BF16_PANELS, which this set's gemm_packed and gemm_bf16 take
+     * instead of w (bit-identical results; row ranges start at multiples of
+     * 32): out, 64-byte aligned, holds rmb_prepacked_elements(n, k) halves.
+     * NULL when the set has none. */
+    void (*prepack)(const uint16_t *w, size_t n, size_t k, uint16_t *out);
     /* The int8 compute path for Q8_0 weights, on activations quantized by
      * quantize_q8 (rmb_q8_acts):
      *     y[t][j] = sum over blocks b, in order, of
@@ -145,6 +151,13 @@ void rmb_gemm_bf16(rmb_pool *pool, const rmb_kernels *kern, const float *x, size
  * reused as rmb_gemm reuses xt. */
 void rmb_gemm_q8(rmb_pool *pool, const rmb_kernels *kern, const float *x, size_t nt, size_t k,
                  const void *w, size_t n, float *y, void *work, bool reuse);
+
+/* The size of a prepacked matrix: its rows padded to whole panels. */
+#define RMB_PREPACK_ROWS 32
+static inline size_t rmb_prepacked_elements(size_t n, size_t k)
+{
+    return (n + RMB_PREPACK_ROWS - 1) / RMB_PREPACK_ROWS * RMB_PREPACK_ROWS * k;
+}
 
 /* The scalar pack (the sets without a SIMD one use it). */
 void rmb_pack_ref(const float *x, size_t nt, size_t k, size_t k0, size_t kb, size_t u, void *out);

@@ -160,5 +160,5 @@ TARGET static void wsum(float *out, size_t nq, const float *p, size_t ldp, const
 }
 
 const rmb_kernels rmb_kernels_avx2 = {
-    "avx2", gemm_rows, NULL, NULL, NULL, rmb_gemm_q8_ref, rmb_quantize_q8_ref, dot, dots, wsum,
+    "avx2", gemm_rows, NULL, NULL, NULL, NULL, rmb_gemm_q8_ref, rmb_quantize_q8_ref, dot, dots, wsum,
     rmb_exp_sum_ref, rmb_silu_mul_ref};

@@ -194,29 +194,86 @@ static void prefetch_block(const void *w, rmb_dtype dt, size_t k, size_t j, size
     }
 }
 
+/* ---- prepacked weights ---- */
+
+/* RMB_DT_BF16_PANELS: panels of PANEL_ROWS rows (the last padded with zero
+ * rows), each pair-major over the whole k: for each pair of elements p <
+ * k / 2, the pair of every row side by side, one dword per row.  A block
+ * of k is then one contiguous run: gemm_bf16 multiplies it in place and
+ * gemm_packed widens it with a shift and a mask, with no transposes and no
+ * reads from 32 rows apart at each use. */
+_Static_assert(PANEL_ROWS == RMB_PREPACK_ROWS, "prepacked panels are the tiles' panels");
+
+TARGET static void prepack(const uint16_t *w, size_t n, size_t k, uint16_t *out)
+{
+    for (size_t jb = 0; jb < n; jb += PANEL_ROWS)
+        pack_panel(w, RMB_DT_BF16, 2, k, jb, rmb_min_size(PANEL_ROWS, n - jb), 0, k / 2,
+                   (float *)(out + jb * k));
+}
+
+/* The block of a prepacked matrix at rows jb.., elements k0.. (k0 even). */
+static const float *panel_block(const void *w, size_t k, size_t jb, size_t k0)
+{
+    return (const float *)((const uint16_t *)w + jb * k) + k0 / 2 * PANEL_ROWS;
+}
+
+/* A prepacked block of kb elements as the exact tile reads it: a pair's
+ * first element is the dword's low half, its second the high half. */
+TARGET static void widen_block(const float *pairs, size_t kb, float *wp)
+{
+    const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (size_t p = 0; p < kb / 2; p++)
+        for (size_t h = 0; h < PANEL_ROWS; h += 16) {
+            __m512i d = _mm512_loadu_si512(pairs + p * PANEL_ROWS + h);
+            _mm512_store_si512(wp + 2 * p * PANEL_ROWS + h, _mm512_slli_epi32(d, 16));
+            _mm512_store_si512(wp + (2 * p + 1) * PANEL_ROWS + h, _mm512_and_si512(d, high));
+        }
+}
+
+/* Part `part` of `parts` of a contiguous run of bytes on its way to L1. */
+static void prefetch_run(const void *p, size_t bytes, size_t part, size_t parts)
+{
+    size_t lines = (bytes + 63) / 64;
+    for (size_t i = part * lines / parts; i < (part + 1) * lines / parts; i++)
+        _mm_prefetch((const char *)p + 64 * i, _MM_HINT_T0);
+}
+
 /* Rows [j0, j1) of y against the packed activations xs, u elements per
- * unit and kc per block, by tile. */
+ * unit and kc per block, by tile; the weights as stored (a block packed
+ * into wp at a time) or prepacked. */
 TARGET static void gemm_panels(const void *xs, size_t nt, size_t k, size_t u, size_t kc,
                                const void *w, rmb_dtype dt, size_t j0, size_t j1, float *y,
                                size_t ldy, tile_fn *tile)
 {
     _Alignas(64) float wp[PANEL_K * PANEL_ROWS];
+    bool prepacked = dt == RMB_DT_BF16_PANELS;
+    size_t groups = (nt + RMB_PACK_TOKENS - 1) / RMB_PACK_TOKENS;
     for (size_t jb = j0; jb < j1; jb += PANEL_ROWS) {
         size_t nr = rmb_min_size(PANEL_ROWS, j1 - jb);
         __mmask16 m[2] = {tail_mask(nr), tail_mask(nr > 16 ? nr - 16 : 0)};
         for (size_t k0 = 0; k0 < k; k0 += kc) {
-            size_t kb = rmb_min_size(kc, k - k0), groups = (nt + RMB_PACK_TOKENS - 1) / RMB_PACK_TOKENS;
-            pack_panel(w, dt, u, k, jb, nr, k0, kb / u, wp);
+            size_t kb = rmb_min_size(kc, k - k0);
+            const float *block = wp;
+            if (!prepacked)
+                pack_panel(w, dt, u, k, jb, nr, k0, kb / u, wp);
+            else if (u == 1)
+                widen_block(panel_block(w, k, jb, k0), kb, wp);
+            else
+                block = panel_block(w, k, jb, k0);
             /* the next block: this panel's, or the next panel's first */
             size_t jn = k0 + kc < k ? jb : jb + PANEL_ROWS, kn = k0 + kc < k ? k0 + kc : 0,
-                   nrn = jn < j1 ? rmb_min_size(PANEL_ROWS, j1 - jn) : 0;
+                   nrn = jn < j1 ? rmb_min_size(PANEL_ROWS, j1 - jn) : 0,
+                   kbn = rmb_min_size(kc, k - kn);
             for (size_t g = 0; g < groups; g++) {
                 size_t g0 = g * RMB_PACK_TOKENS;
-                prefetch_block(w, dt, k, jn + g * nrn / groups, (g + 1) * nrn / groups - g * nrn / groups,
-                               kn, rmb_min_size(kc, k - kn));
+                if (prepacked && nrn)
+                    prefetch_run(panel_block(w, k, jn, kn), kbn / 2 * PANEL_ROWS * 4, g, groups);
+                else if (!prepacked)
+                    prefetch_block(w, dt, k, jn + g * nrn / groups,
+                                   (g + 1) * nrn / groups - g * nrn / groups, kn, kbn);
                 tile((const char *)xs + (k0 * nt + g0 * kb) / u * 4,
-                     rmb_min_size(RMB_PACK_TOKENS, nt - g0), kb / u, wp, m, y + g0 * ldy + jb,
-                     ldy, k0 > 0);
+                     rmb_min_size(RMB_PACK_TOKENS, nt - g0), kb / u, block, m,
+                     y + g0 * ldy + jb, ldy, k0 > 0);
             }
         }
     }
@@ -630,11 +687,11 @@ TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const
 }
 
 const rmb_kernels rmb_kernels_avx512 = {
-    "avx512", NULL, gemm_packed, NULL, pack, rmb_gemm_q8_ref, quantize_q8, dot, dots, wsum,
-    exp_sum,  silu_mul};
+    "avx512", NULL, gemm_packed, NULL, pack, prepack, rmb_gemm_q8_ref, quantize_q8, dot, dots,
+    wsum,     exp_sum, silu_mul};
 const rmb_kernels rmb_kernels_avx512_vnni = {
-    "avx512", NULL, gemm_packed, NULL, pack, gemm_q8, quantize_q8, dot, dots, wsum,
+    "avx512", NULL, gemm_packed, NULL, pack, prepack, gemm_q8, quantize_q8, dot, dots, wsum,
     exp_sum,  silu_mul};
 const rmb_kernels rmb_kernels_avx512_bf16 = {
-    "avx512", NULL, gemm_packed, gemm_bf16, pack, gemm_q8, quantize_q8, dot, dots, wsum,
-    exp_sum,  silu_mul};
+    "avx512", NULL, gemm_packed, gemm_bf16, pack, prepack, gemm_q8, quantize_q8, dot, dots,
+    wsum,     exp_sum, silu_mul};

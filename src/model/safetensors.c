@@ -24,7 +24,8 @@ static const struct {
               {"BF16", RMB_DT_BF16, 1, 2},
               {"Q8_0", RMB_DT_Q8_0, 32, 34},
               {"Q4_K", RMB_DT_Q4_K, 256, 144},
-              {"Q6_K", RMB_DT_Q6_K, 256, 210}};
+              {"Q6_K", RMB_DT_Q6_K, 256, 210},
+              {"BF16 (prepacked)", RMB_DT_BF16_PANELS, 1, 2}};
 #define SAFETENSORS_DTYPES 3
 
 size_t rmb_dtype_bytes(rmb_dtype dt, size_t n)

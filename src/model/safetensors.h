@@ -19,7 +19,10 @@ typedef enum rmb_dtype {
     RMB_DT_BF16,
     RMB_DT_Q8_0,
     RMB_DT_Q4_K,
-    RMB_DT_Q6_K
+    RMB_DT_Q6_K,
+    /* Never in a file: BF16 weights laid out by rmb_kernels.prepack, for
+     * the kernel set that made them (rows padded to its panels). */
+    RMB_DT_BF16_PANELS
 } rmb_dtype;
 
 #define RMB_MAX_DIMS 4

@@ -1,6 +1,7 @@
 /* Tensor lookup over one or several safetensors files, or a GGUF file. */
 #include "model/weights.h"
 
+#include "common/fileio.h"
 #include "model/kernels.h"
 
 #include <jansson.h>
@@ -212,6 +213,21 @@ rmb_status rmb_weights_get(const rmb_weights *w, const char *name, int n_dims,
     }
     *out = t;
     return RMB_OK;
+}
+
+static bool inside(const void *p, size_t n, const void *map, size_t size)
+{
+    uintptr_t a = (uintptr_t)p, m = (uintptr_t)map;
+    return map && a >= m && a - m <= size && n <= size - (a - m);
+}
+
+void rmb_weights_release(const rmb_weights *w, const rmb_tensor *t)
+{
+    bool mapped = inside(t->data, t->n_bytes, w->gguf.map, w->gguf.map_size);
+    for (size_t i = 0; !mapped && i < w->n_files; i++)
+        mapped = inside(t->data, t->n_bytes, w->files[i].map, w->files[i].map_size);
+    if (mapped)
+        rmb_map_release(t->data, t->n_bytes);
 }
 
 size_t rmb_tensor_elements(const rmb_tensor *t)

@@ -33,6 +33,10 @@ rmb_status rmb_weights_get(const rmb_weights *w, const char *name, int n_dims,
                            const int64_t *shape, bool optional, const rmb_tensor **out,
                            rmb_error *err);
 
+/* Gives back the memory of t's bytes when they lie in a file mapping (the
+ * caller has copied what it needs); a later read maps them again. */
+void rmb_weights_release(const rmb_weights *w, const rmb_tensor *t);
+
 /* The product of the tensor's dimensions. */
 size_t rmb_tensor_elements(const rmb_tensor *t);
 

@@ -88,10 +88,12 @@ static bool open_q8(q8_model *m, const char *dir)
             /* layer 1's k projection stays as stored: q, k and v mix paths */
             if (!*w[i] || (*w[i])->shape[1] % 32 || (l == 1 && i == 1))
                 continue;
+            /* from the file's tensor: the bound one may be prepacked */
+            const rmb_tensor *src = rmb_weights_find(&m->weights, (*w[i])->name);
             rmb_tensor *c = &m->copies[7 * l + i];
-            *c = **w[i];
+            *c = *src;
             c->dtype = RMB_DT_Q8_0;
-            c->data = m->data[7 * l + i] = quantize_matrix(*w[i]);
+            c->data = m->data[7 * l + i] = quantize_matrix(src);
             c->n_bytes = rmb_dtype_bytes(RMB_DT_Q8_0, rmb_tensor_elements(c));
             *w[i] = c;
             m->n_quantized++;

@@ -202,13 +202,14 @@ static void test_gemm_bf16(void)
 #define NW 70
 
 /* The exact or bf16 product of nt tokens through the driver. */
-static void product(rmb_pool *pool, const rmb_kernels *k, bool bf16, const float *x, size_t nt,
-                    const void *w, rmb_dtype dt, float *y, float *work)
+static void product(rmb_pool *pool, const rmb_kernels *kern, bool bf16, const float *x,
+                    size_t nt, size_t k, const void *w, rmb_dtype dt, size_t n, float *y,
+                    float *work)
 {
     if (bf16)
-        rmb_gemm_bf16(pool, k, x, nt, KB, w, dt, NW, y, (uint16_t *)work, false);
+        rmb_gemm_bf16(pool, kern, x, nt, k, w, dt, n, y, (uint16_t *)work, false);
     else
-        rmb_gemm(pool, k, x, nt, KB, w, dt, NW, y, work, false);
+        rmb_gemm(pool, kern, x, nt, k, w, dt, n, y, work, false);
 }
 
 static int check_invariance(const rmb_kernels *k, rmb_dtype dt, bool bf16)
@@ -224,13 +225,13 @@ static int check_invariance(const rmb_kernels *k, rmb_dtype dt, bool bf16)
     rmb_error err;
     CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
     int bad = 0;
-    product(pool, k, bf16, x, NB, w, dt, all, work);
+    product(pool, k, bf16, x, NB, KB, w, dt, NW, all, work);
     for (size_t t = 0; t < NB; t++) {
-        product(pool, k, bf16, x + t * KB, 1, w, dt, one, work);
+        product(pool, k, bf16, x + t * KB, 1, KB, w, dt, NW, one, work);
         bad += memcmp(one, all + t * NW, NW * sizeof *one) != 0;
     }
     /* rows [5, NW) alone, on the activations the driver prepared in work */
-    product(pool, k, bf16, x, NB, w, dt, y, work);
+    product(pool, k, bf16, x, NB, KB, w, dt, NW, y, work);
     if (bf16 && k->gemm_bf16)
         k->gemm_bf16((uint16_t *)work, NB, KB, w, dt, 5, NW, y, NW);
     else if (!bf16 && k->gemm_packed)
@@ -572,10 +573,52 @@ static void test_pack(void)
     }
 }
 
+/* The exact and bf16 products of every set with prepack give the same bits
+ * on its prepacked weights as on the BF16 weights they came from, on panel
+ * and block tails (k even, as prepack needs). */
+static int check_prepacked(rmb_pool *pool, const rmb_kernels *kern, size_t nt, size_t k,
+                           size_t n)
+{
+    unsigned state = (unsigned)(nt * 13 + k * 5 + n);
+    float *x = malloc(nt * k * sizeof *x), *work = malloc(nt * k * sizeof *work),
+          *want = malloc(nt * n * sizeof *want), *got = malloc(nt * n * sizeof *got);
+    for (size_t i = 0; i < nt * k; i++)
+        x[i] = frand(&state);
+    uint16_t *w = make_weights(RMB_DT_BF16, n * k, &state),
+             *wp = aligned_alloc(64, (rmb_prepacked_elements(n, k) * sizeof *wp + 63) / 64 * 64);
+    kern->prepack(w, n, k, wp);
+    int bad = 0;
+    for (int bf16 = 0; bf16 <= (kern->gemm_bf16 != NULL); bf16++) {
+        product(pool, kern, bf16, x, nt, k, w, RMB_DT_BF16, n, want, work);
+        product(pool, kern, bf16, x, nt, k, wp, RMB_DT_BF16_PANELS, n, got, work);
+        bad += memcmp(want, got, nt * n * sizeof *got) != 0;
+    }
+    if (bad)
+        fprintf(stderr, "%s prepacked nt=%zu k=%zu n=%zu differs\n", kern->name, nt, k, n);
+    free(x), free(work), free(want), free(got), free(w), free(wp);
+    return bad;
+}
+
+static void test_prepacked(void)
+{
+    static const size_t shapes[][3] = {{1, 2, 1},    {3, 18, 33},  {14, 256, 32},
+                                       {15, 530, 70}, {29, 1040, 200}, {44, 512, 300}};
+    size_t count;
+    const rmb_kernels *const *list = rmb_kernels_available(&count);
+    rmb_pool *pool;
+    rmb_error err;
+    CHECK_EQ_INT(rmb_pool_create(&pool, 2, &err), RMB_OK);
+    for (size_t i = 0; i < count; i++)
+        for (size_t s = 0; list[i]->prepack && s < sizeof shapes / sizeof shapes[0]; s++)
+            CHECK_EQ_INT(check_prepacked(pool, list[i], shapes[s][0], shapes[s][1], shapes[s][2]),
+                         0);
+    rmb_pool_destroy(pool);
+}
+
 static void test_cleanup(void)
 {
     free((void *)pack(NULL, 0, 0));
 }
 
-TEST_MAIN(test_gemm, test_gemm_bf16, test_pack, test_gemm_invariance, test_gemm_q8, test_blocked_attention, test_attention_kernels,
+TEST_MAIN(test_gemm, test_gemm_bf16, test_pack, test_prepacked, test_gemm_invariance, test_gemm_q8, test_blocked_attention, test_attention_kernels,
           test_f16_widening, test_cleanup)
