@@ -17,7 +17,8 @@
   - Q8_0: the int8 (vpdpbusd) GEMM and prefill on a Q8_0 GGUF (rmb convert)
     against llama.cpp's Q8_0 on a Q8_0 GGUF of the same weights (quantized
     here as ggml's reference quantizer does), and the Q8_0 scores' error
-    against the bf16 weights' exact scores;
+    against the bf16 weights' exact scores, under the model's random head and
+    under a head trained on other conversations' preferences;
   - the bf16 path's score error against the exact path on the Qwen3-0.6B shape
     over the RMB sequences of a few conversations (full depth): median
     relative error and pairwise decision agreement on the pairs whose exact
@@ -280,6 +281,116 @@ def print_error(title, e):
           % (e["shift"], e["dev_c"]))
 
 
+# ---- the Q8_0 error under a trained head ----
+#
+# The bench model's head is random: it reads the final hidden state along a
+# direction in which RMB's answers hardly differ, so its scores' spread is
+# small next to any numerical error.  A reward model's head is trained to
+# separate answers.  To measure that case, a copy of the checkpoint gets an
+# identity head (its outputs are the final-normed hidden state), and a head
+# is trained on the preferences of other conversations (Bradley-Terry,
+# ridge), then applied to the hidden states of the exact and the Q8_0 runs.
+
+def hidden_model(cache, cfg, build):
+    """The bench checkpoint with an identity head, and its Q8_0 GGUF."""
+    d = cache + "-hidden"
+    if not os.path.exists(os.path.join(d, "model.safetensors")):
+        import checkpoint
+        import torch
+        print("writing the identity-head checkpoint to", d, file=sys.stderr)
+        os.makedirs(d, exist_ok=True)
+        W = checkpoint.random_weights(cfg, torch.Generator().manual_seed(1))
+        W["score.weight"] = torch.eye(cfg["hidden_size"])
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(dict(cfg, num_labels=cfg["hidden_size"], torch_dtype="bfloat16"), f)
+        checkpoint.write_safetensors(os.path.join(d, "model.safetensors"), W, "BF16",
+                                     {"format": "pt"})
+    q8 = d + ".q8_0.gguf"
+    if not os.path.exists(q8):
+        subprocess.check_call([os.path.join(build, "rmb"), "convert", d, q8, "--type", "q8_0",
+                               "--quiet"])
+    return d, q8
+
+
+def read_conversations(path):
+    """The ids file's conversations, each as its raw bytes."""
+    raw, at, out = open(path, "rb").read(), 4, []
+    for _ in range(struct.unpack_from("<i", raw, 0)[0]):
+        start = at
+        items, at = struct.unpack_from("<i", raw, at)[0], at + 4
+        for _ in range(items):
+            answers, at = struct.unpack_from("<i", raw, at)[0], at + 4
+            for _ in range(answers):
+                at += 4 + 4 * struct.unpack_from("<i", raw, at)[0]
+        out.append(raw[start:at])
+    return out
+
+
+def training_ids(exe, data, n, ids_err, out):
+    """n + 1 conversations spread over RMB, less any in the error set."""
+    run_json([exe, "ids", data, TOKENIZER, str(n + 1), out])
+    held = set(read_conversations(ids_err))
+    keep = [c for c in read_conversations(out) if c not in held]
+    with open(out, "wb") as f:
+        f.write(struct.pack("<i", len(keep)) + b"".join(keep))
+    return out
+
+
+def q8_0_roundtrip(w):
+    """w (a multiple of 32 values) through ggml's Q8_0 reference quantizer."""
+    import torch
+    x = w.reshape(-1, 32)
+    d = (x.abs().amax(1, keepdim=True) / 127).half().double()
+    q = torch.where(d > 0, x / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(x))
+    q = torch.sign(q) * torch.floor(q.abs() + 0.5)  # roundf: half away from zero
+    return (q * d).reshape(w.shape)
+
+
+def train_head(H, items, ridge=1e-2):
+    """A head fitted to items' preferences (the first answer preferred) on
+    hidden states H: Bradley-Terry logistic loss plus ridge, L-BFGS."""
+    import torch
+    diff = torch.stack([H[it[0]] - H[loser] for it in items for loser in it[1:]])
+    X, y = torch.cat([diff, -diff]), torch.cat([torch.ones(len(diff)), torch.zeros(len(diff))])
+    w = torch.zeros(H.shape[1], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=200)
+
+    def loss():
+        opt.zero_grad()
+        v = torch.nn.functional.binary_cross_entropy_with_logits(X @ w, y.double()) + \
+            ridge * (w ** 2).sum()
+        v.backward()
+        return v
+    opt.step(loss)
+    return w.detach()
+
+
+def trained_head_error(exe, th, a, ids_err, work):
+    """The Q8_0 (int8 path) error of scores under a trained head, and the
+    head's held-out pairwise accuracy (a random body has little to learn)."""
+    import torch
+    hid, hid_q8 = hidden_model(a.cache, model_bench.QWEN3_06B, a.build)
+    ids_train = training_ids(exe, a.data, a.error_conversations,
+                             ids_err, os.path.join(work, "train.ids"))
+    runs = (("h_train.f32", hid, "exact", ids_train), ("h_exact.f32", hid, "exact", ids_err),
+            ("h_int8.f32", hid_q8, "int8", ids_err))
+    for out, model, compute, ids in runs:
+        slice_run(exe, model, th, compute, ids, os.path.join(work, out), "batch")
+    h = model_bench.QWEN3_06B["hidden_size"]
+
+    def hidden(name):
+        return torch.tensor(read_scores(os.path.join(work, name)), dtype=torch.float64).view(-1, h)
+    # the identity head's own Q8_0 rows scale each output by 127 * fp16(1/127)
+    unit = 127 * torch.tensor(1 / 127).half().double()
+    train, exact, q8 = hidden("h_train.f32"), hidden("h_exact.f32"), hidden("h_int8.f32") / unit
+    w = train_head(train, read_items(ids_train)).float().bfloat16().double()  # as a checkpoint
+    items = read_items(ids_err)
+    ref = (exact @ w).tolist()
+    acc = statistics.fmean((ref[it[0]] > ref[loser]) for it in items for loser in it[1:])
+    err = score_error(items, ref, (q8 @ q8_0_roundtrip(w)).tolist())
+    return err, acc, len(read_items(ids_train))
+
+
 def slice_run(exe, model, threads, compute, ids, out, plan):
     return run_json([exe, "slice", model, str(threads), compute, ids, out, plan])
 
@@ -350,6 +461,7 @@ def main():
     items, ref = read_items(ids_err), read_scores(os.path.join(work, "e_exact.f32"))
     err_bf16 = score_error(items, ref, read_scores(os.path.join(work, "e_bf16.f32")))
     err_q8 = score_error(items, ref, read_scores(os.path.join(work, "e_int8.f32")))
+    err_q8_head, head_acc, head_items = trained_head_error(exe, th, a, ids_err, work)
 
     print("engine bench, %d threads, %s kernels; ratios are within this run" % (th, gm[0]["kernels"]))
     print("peaks: fp32 FMA %.1f GFLOP/s, bf16 vdpbf16ps %.1f GFLOP/s, int8 vpdpbusd %.1f GOP/s"
@@ -385,7 +497,11 @@ def main():
         sb["seconds"], sn["seconds"], sb["seconds"] / sn["seconds"], "yes" if same else "NO"))
     print_error("bf16 path vs exact, Qwen3-0.6B shape, %d sequences of %d conversations" % (
         ee["sequences"], a.error_conversations), err_bf16)
-    print_error("Q8_0 (int8 path) vs the bf16 weights (exact path), same sequences", err_q8)
+    print_error("Q8_0 (int8 path) vs the bf16 weights (exact path), same sequences, the model's "
+                "random head", err_q8)
+    print_error("Q8_0 (int8 path) vs the bf16 weights (exact path), same sequences, a trained head "
+                "(Bradley-Terry on %d items of other conversations; held-out accuracy %.2f)"
+                % (head_items, head_acc), err_q8_head)
     rows_full = sb["rows"] * info["conversations"] / a.slice
     for name, r in (("exact", ee), ("bf16", eb), ("Q8_0 int8", eq)):
         rate = r["rows"] / r["seconds"]
