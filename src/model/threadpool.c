@@ -3,7 +3,7 @@
  * it sleeps on a condition variable, and the caller spins on the count of
  * busy workers before it sleeps: a forward pass posts hundreds of loops a
  * second, and a futex wake-up per loop left a core idle for tens of
- * microseconds each time (8% of a 2-thread GEMM). */
+ * microseconds each time. */
 #include "model/threadpool.h"
 
 #include <pthread.h>
