@@ -128,9 +128,9 @@ static rmb_status bind_head(rmb_net *net, const rmb_weights *w, rmb_error *err)
 /* Whether the product that will multiply t takes it prepacked. */
 static bool takes_prepacked(const rmb_net *net, const rmb_tensor *t)
 {
-    bool bf16_path = net->bf16 && t->shape[1] % 2 == 0;
+    /* k even, so the bf16 path (when chosen) takes it too, as in project() */
     return net->kern->prepack && t->dtype == RMB_DT_BF16 && t->shape[1] % 2 == 0 &&
-           (bf16_path ? net->kern->gemm_bf16 != NULL : net->kern->gemm_packed != NULL);
+           (net->bf16 ? net->kern->gemm_bf16 != NULL : net->kern->gemm_packed != NULL);
 }
 
 /* The layers' BF16 matrices laid out once for the kernel set
