@@ -18,6 +18,13 @@ extern "C" {
 
 typedef struct rmb_model rmb_model;
 
+/* How the projections compute (rmb_model_options.compute). */
+typedef enum rmb_compute {
+    RMB_COMPUTE_EXACT = 0, /* fp32 activations and accumulation */
+    RMB_COMPUTE_BF16,      /* activations rounded to bf16, products summed in fp32 */
+    RMB_COMPUTE_INT8,      /* Q8_0 weights times int8 activations */
+} rmb_compute;
+
 /* Zero-initialised means defaults. */
 typedef struct rmb_model_options {
     int threads;         /* worker threads including the caller; 0 = one per CPU */
@@ -32,6 +39,8 @@ typedef struct rmb_model_options {
                           * Fails (RMB_EUSAGE) when no layer matrix is Q8_0 */
     const char *kernels; /* "scalar", "avx2", "avx512"; NULL = the best this CPU runs */
     int chunk_tokens;    /* tokens per pass through the weights; 0 = 256 */
+    const char *device;  /* the compute backend: "cpu" (default, NULL); "cuda[:N]" where
+                          * built with CUDA; anything else fails (RMB_EUNSUPPORTED) */
 } rmb_model_options;
 
 /* Opens the checkpoint in model, a directory or a GGUF file written by

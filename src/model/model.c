@@ -52,6 +52,9 @@ static rmb_status check_options(const rmb_model_options *opt, rmb_error *err)
                         opt->compute);
     if (opt->threads < 0 || opt->chunk_tokens < 0)
         return rmb_fail(err, RMB_EUSAGE, "threads and chunk_tokens must not be negative");
+    if (opt->device && strcmp(opt->device, "cpu"))
+        return rmb_fail(err, RMB_EUNSUPPORTED, "device '%s': this build has only the 'cpu' backend",
+                        opt->device);
     if (!rmb_kernels_find(opt->kernels))
         return rmb_fail(err, RMB_EUNSUPPORTED, "kernels '%s': unknown or not supported by this CPU",
                         opt->kernels);
