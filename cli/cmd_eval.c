@@ -50,7 +50,7 @@ static const char usage_tail[] =
 
 enum { OPT_DATA = 256, OPT_SUBSET, OPT_OUT, OPT_STORE, OPT_FRESH, OPT_SHARD };
 
-static const struct option long_options[] = {
+static const struct option own_options[] = {
     {"model", required_argument, NULL, 'm'},
     {"data", required_argument, NULL, OPT_DATA},
     {"subset", required_argument, NULL, OPT_SUBSET},
@@ -58,7 +58,6 @@ static const struct option long_options[] = {
     {"store", required_argument, NULL, OPT_STORE},
     {"fresh", no_argument, NULL, OPT_FRESH},
     {"shard", required_argument, NULL, OPT_SHARD},
-    CLI_SCORER_LONG_OPTIONS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -79,9 +78,12 @@ int cmd_eval(int argc, char **argv)
     rmb_eval_options opt;
     memset(&opt, 0, sizeof opt);
     const char **patterns = calloc((size_t)argc, sizeof *patterns);
+    struct option *long_options = cli_long_options(own_options);
     size_t n_patterns = 0;
     bool quiet = false;
     int c, code = EXIT_OK;
+    if (!patterns || !long_options)
+        code = cli_usage_error(cmd, "out of memory");
     optind = 1;
     while (code == EXIT_OK && (c = getopt_long(argc, argv, "m:qh", long_options, NULL)) != -1) {
         if (cli_scorer_option(cmd, c, optarg, &opt.scorer, &code))
@@ -99,8 +101,11 @@ int cmd_eval(int argc, char **argv)
             break;
         case 'q': quiet = true; break;
         case 'h':
-            printf("%s%s%s", usage_head, cli_scorer_help, usage_tail);
+            fputs(usage_head, stdout);
+            cli_scorer_help(stdout);
+            fputs(usage_tail, stdout);
             free(patterns);
+            free(long_options);
             return EXIT_OK;
         default: code = cli_usage_error(cmd, "invalid option"); break;
         }
@@ -112,6 +117,7 @@ int cmd_eval(int argc, char **argv)
     if (code == EXIT_OK && (opt.shard_count || opt.store_path || opt.fresh) &&
         !strncmp(opt.model, "results:", 8))
         code = cli_usage_error(cmd, "--model results:FILE is not scored: no run store, nothing to shard");
+    free(long_options);
     if (code != EXIT_OK) {
         free(patterns);
         return code;

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "rmb/eval.h"
+#include "rmb/options.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -98,7 +99,7 @@ static rmb_status check_shards(json_t **runs, char **dirs, size_t n, rmb_error *
 }
 
 /* The recorded configuration as options; the strings live in config. */
-static rmb_status options_of(json_t *config, rmb_eval_options *o, rmb_error *err)
+static rmb_status options_of(json_t *config, const char *dir, rmb_eval_options *o, rmb_error *err)
 {
     json_t *subset = json_object_get(config, "subset");
     const char **patterns = calloc(json_array_size(subset) + 1, sizeof *patterns);
@@ -109,19 +110,9 @@ static rmb_status options_of(json_t *config, rmb_eval_options *o, rmb_error *err
     o->subset = (rmb_subset){patterns, json_array_size(subset)};
     o->model = text_of(config, "model");
     o->data_dir = o->data_dir ? o->data_dir : text_of(config, "data");
-    json_t *so = json_object_get(config, "options");
-    rmb_scorer_options *s = &o->scorer;
-    s->max_length = (int)json_integer_value(json_object_get(so, "max_length"));
-    s->truncation = text_of(so, "truncation");
-    s->threads = (int)json_integer_value(json_object_get(so, "threads"));
-    s->compute = text_of(so, "compute");
-    s->tokenizer = text_of(so, "tokenizer");
-    s->api_key_env = text_of(so, "api_key_env");
-    s->in_flight = (int)json_integer_value(json_object_get(so, "in_flight"));
-    s->judge_prompt = text_of(so, "judge_prompt");
-    s->timeout_s = json_number_value(json_object_get(so, "timeout_s"));
-    s->max_attempts = (int)json_integer_value(json_object_get(so, "max_attempts"));
-    return RMB_OK;
+    char where[4200];
+    snprintf(where, sizeof where, "%s/run.json: config.options", dir);
+    return rmb_options_from_json(json_object_get(config, "options"), where, &o->scorer, err);
 }
 
 static int merge(rmb_eval_options *opt, char **dirs, size_t n, bool quiet)
@@ -140,7 +131,7 @@ static int merge(rmb_eval_options *opt, char **dirs, size_t n, bool quiet)
     if (st == RMB_OK)
         st = check_shards(runs, dirs, n, &err);
     if (st == RMB_OK)
-        st = options_of(json_object_get(runs[0], "config"), opt, &err);
+        st = options_of(json_object_get(runs[0], "config"), dirs[0], opt, &err);
     int code = st == RMB_OK ? cli_eval_run(opt, quiet) : cli_report(&err);
     free((void *)opt->subset.patterns);
     for (size_t i = 0; runs && i < n; i++)

@@ -201,26 +201,38 @@ static int score_stream(rmb_scorer *s, const rmb_context *ctx)
 
 int cmd_score(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"model", required_argument, NULL, 'm'}, CLI_SCORER_LONG_OPTIONS,
-        {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+    static const struct option own_options[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     rmb_scorer_options opt;
     memset(&opt, 0, sizeof opt);
     const char *model = NULL;
-    bool quiet = false;
+    bool quiet = false, help = false;
     int c, code = EXIT_OK;
+    struct option *long_options = cli_long_options(own_options);
+    if (!long_options)
+        code = cli_usage_error("score", "out of memory");
     optind = 1;
-    while (code == EXIT_OK && (c = getopt_long(argc, argv, "m:qh", long_options, NULL)) != -1) {
+    while (code == EXIT_OK && !help &&
+           (c = getopt_long(argc, argv, "m:qh", long_options, NULL)) != -1) {
         if (cli_scorer_option("score", c, optarg, &opt, &code))
             continue;
         switch (c) {
         case 'm': model = optarg; break;
         case 'q': quiet = true; break;
-        case 'h': printf("%s%s%s", usage_head, cli_scorer_help, usage_tail); return EXIT_OK;
+        case 'h': help = true; break;
         default: code = cli_usage_error("score", "invalid option"); break;
         }
+    }
+    free(long_options);
+    if (help) {
+        fputs(usage_head, stdout);
+        cli_scorer_help(stdout);
+        fputs(usage_tail, stdout);
+        return EXIT_OK;
     }
     if (code == EXIT_OK && optind < argc)
         code = cli_usage_error("score", "unexpected argument '%s'", argv[optind]);

@@ -1,33 +1,21 @@
 /* The scorer options that every scoring command shares (rmb eval, rmb
- * score): one table, one parser, one help text. */
+ * score): getopt entries, the parser and the help text, all loops over the
+ * library's option table (rmb/options.h). */
 #ifndef RMB_CLI_SCORER_FLAGS_H
 #define RMB_CLI_SCORER_FLAGS_H
 
-#include "rmb/scorer.h"
+#include "rmb/options.h"
 
 #include <getopt.h>
+#include <stdio.h>
 
-enum {
-    OPT_MAXLEN = 300, OPT_TRUNC, OPT_THREADS, OPT_COMPUTE, OPT_TOKENIZER, OPT_APIKEY,
-    OPT_INFLIGHT, OPT_TIMEOUT, OPT_ATTEMPTS, OPT_JUDGE_PROMPT
-};
+/* A command's getopt_long table: own (ended by an all-zero entry) followed
+ * by the scorer options; malloc'ed (the caller frees it), NULL when out of
+ * memory. */
+struct option *cli_long_options(const struct option *own);
 
-/* Entries for a command's getopt_long table. */
-#define CLI_SCORER_LONG_OPTIONS                                                                    \
-    {"max-length", required_argument, NULL, OPT_MAXLEN},                                           \
-        {"truncation", required_argument, NULL, OPT_TRUNC},                                        \
-        {"threads", required_argument, NULL, OPT_THREADS},                                         \
-        {"compute", required_argument, NULL, OPT_COMPUTE},                                         \
-        {"dtype", required_argument, NULL, OPT_COMPUTE},                                           \
-        {"tokenizer", required_argument, NULL, OPT_TOKENIZER},                                     \
-        {"api-key-env", required_argument, NULL, OPT_APIKEY},                                      \
-        {"in-flight", required_argument, NULL, OPT_INFLIGHT},                                      \
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},                                         \
-        {"max-attempts", required_argument, NULL, OPT_ATTEMPTS},                                   \
-        {"judge-prompt", required_argument, NULL, OPT_JUDGE_PROMPT}
-
-/* The --model specs and the options above, for a command's --help. */
-extern const char cli_scorer_help[];
+/* The --model specs and the scorer options, for a command's --help. */
+void cli_scorer_help(FILE *out);
 
 /* Applies option c (a getopt_long result) with value arg to o.  Returns 1
  * when c is a scorer option (then *code is EXIT_OK or the usage error's

@@ -7,6 +7,8 @@
 
 #include "rmb/common.h"
 #include "rmb/dataset.h"
+#include "rmb/model.h"
+#include "rmb/prompt.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,21 +24,38 @@ typedef struct rmb_sequence {
     uint64_t key; /* rmb_sequence_key of the sequence's text */
 } rmb_sequence;
 
+/* Which kernel set the native engine runs (rmb_model_options.kernels). */
+typedef enum rmb_kernel_set {
+    RMB_KERNELS_AUTO = 0, /* the best this CPU runs */
+    RMB_KERNELS_SCALAR,
+    RMB_KERNELS_AVX2,
+    RMB_KERNELS_AVX512,
+} rmb_kernel_set;
+
 /* Options every scorer may read; each ignores what does not apply to it.
- * Zero-initialised means defaults. */
+ * Zero-initialised means defaults.  Each field a user sets is described
+ * once, in the option table (rmb/options.h: type, default, allowed values,
+ * help); read the meaning of max_length there. */
 typedef struct rmb_scorer_options {
-    int max_length;         /* tokens; 0 = the scorer's default (2048, RMB's, for model
-                               scorers), negative = the model's context length */
-    const char *truncation; /* "left", "right", "none"; NULL = "left" */
-    int threads;            /* 0 = all cores */
-    const char *compute;    /* "exact" (default) or "bf16" */
-    const char *tokenizer;  /* a local tokenizer directory, for remote scorers */
+    int max_length;            /* tokens; 0 = the scorer's default (2048, RMB's, for model
+                                  scorers); RMB_MAX_LENGTH_CONTEXT = the model's context length */
+    rmb_truncation truncation; /* default left */
+    int threads;               /* 0 = all cores */
+    rmb_compute compute;       /* default exact */
+    const char *tokenizer;     /* a local tokenizer directory, for remote scorers */
     const char *api_key_env;
-    int in_flight;          /* concurrent remote requests; 0 = default */
-    const char *artifacts_dir; /* where a scorer may keep raw outputs (the run's --out) */
+    int in_flight;             /* concurrent remote requests; 0 = default */
+    const char *artifacts_dir; /* not an option: rmb eval sets it to the run's --out, where a
+                                  scorer may keep raw outputs */
     const char *judge_prompt;  /* judges: a prompt file (docs/remote.md); NULL = MT-Bench pairwise */
     double timeout_s;          /* remote: seconds per request attempt; 0 = 300 */
     int max_attempts;          /* remote: attempts per request before it fails; 0 = 4 */
+    rmb_kernel_set kernels;    /* native: the kernel set to force; default the best */
+    int chunk_tokens;          /* native: tokens per pass through the weights; 0 = 256 */
+    const char *device;        /* native: the compute backend; NULL = "cpu" */
+    unsigned given;            /* bit i: the option of table entry i was given (set by
+                                  rmb_option_parse and rmb_options_from_json); what tells a
+                                  given CHOICE from its default in the records */
 } rmb_scorer_options;
 
 /* A pairwise comparison for judges: which of two answers to one
@@ -107,6 +126,11 @@ struct rmb_scorer {
  * (see rmb/eval.h). */
 rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_options *opt,
                            rmb_error *err);
+/* The name rmb_scorer_open gives the scorer of spec when that scorer keeps
+ * files in opt->artifacts_dir (judges: "judge-MODEL") and the spec alone
+ * decides it, so that a caller can choose that directory by the name
+ * before opening it; NULL for other specs (or when out of memory). */
+char *rmb_scorer_artifacts_name(const char *spec);
 rmb_status rmb_scorer_score(rmb_scorer *s, const rmb_sequence *seqs, size_t n, double *scores,
                             rmb_error *item_err, const rmb_context *ctx, rmb_error *err);
 /* As rmb_scorer_score, with all s->n_outputs values per sequence in

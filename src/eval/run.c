@@ -5,6 +5,7 @@
 #include "eval/plan.h"
 #include "eval/records.h"
 #include "eval/summary.h"
+#include "rmb/options.h"
 #include "rmb/store.h"
 
 #include <jansson.h>
@@ -669,17 +670,11 @@ static rmb_status shard_table(run *r, rmb_eval_result *res)
 static json_t *config_json(const run *r)
 {
     const rmb_eval_options *o = r->opt;
-    const rmb_scorer_options *so = &o->scorer;
     json_t *subset = json_array();
     for (size_t i = 0; subset && i < o->subset.n_patterns; i++)
         json_array_append_new(subset, json_string(o->subset.patterns[i]));
-    json_t *options = json_pack(
-        "{s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:i, s:s?, s:f, s:i}", "max_length", so->max_length,
-        "truncation", so->truncation, "threads", so->threads, "compute", so->compute, "tokenizer",
-        so->tokenizer, "api_key_env", so->api_key_env, "in_flight", so->in_flight, "judge_prompt",
-        so->judge_prompt, "timeout_s", so->timeout_s, "max_attempts", so->max_attempts);
     return json_pack("{s:s, s:s, s:o?, s:o?}", "model", o->model, "data", r->data_dir, "subset",
-                     subset, "options", options);
+                     subset, "options", rmb_options_json(&o->scorer));
 }
 
 /* run.json: how this process got its values (store, shard, merge, reuse)

@@ -2,6 +2,7 @@
 
 #include "common/buf.h"
 #include "eval/analysis.h"
+#include "rmb/options.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -85,19 +86,7 @@ static double position_consistency(const rmb_run_info *info)
 
 static json_t *options_json(const rmb_run_info *info)
 {
-    const rmb_scorer_options *o = info->options;
-    if (!o)
-        return json_null();
-    json_t *j = json_object();
-    if (o->max_length)
-        json_object_set_new(j, "max_length", json_integer(o->max_length));
-    if (o->truncation)
-        json_object_set_new(j, "truncation", json_string(o->truncation));
-    if (o->compute)
-        json_object_set_new(j, "compute", json_string(o->compute));
-    if (o->tokenizer)
-        json_object_set_new(j, "tokenizer", json_string(o->tokenizer));
-    return j;
+    return info->options ? rmb_options_summary_json(info->options) : json_null();
 }
 
 char *rmb_summary_json(const rmb_metrics *m, const rmb_coverage *c, const rmb_run_info *info)

@@ -10,6 +10,7 @@
 #include "common/hashmap.h"
 #include "model/gguf.h"
 #include "rmb/model.h"
+#include "rmb/options.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -22,6 +23,7 @@ typedef struct native_scorer {
     rmb_model *model;
     rmb_encoder *enc;
     char compute[16];
+    const char *kernels; /* the forced kernel set (a static name), or NULL */
     const char *format; /* "safetensors" or "gguf" */
     size_t rows;   /* token rows the model computed (shared prefixes once) */
     size_t passes; /* passes through the weights */
@@ -136,7 +138,7 @@ static const rmb_scorer_ops native_ops = {.score = native_score,
 
 /* Everything that changes a score: the files (weights, config, tokenizer,
  * template: all of a GGUF file's bytes), how ids are made, and the
- * arithmetic. */
+ * arithmetic (compute, and a forced kernel set: rmb/options.h). */
 static rmb_status fingerprint(native_scorer *s, const char *model, char *out, size_t size,
                               rmb_error *err)
 {
@@ -149,21 +151,33 @@ static rmb_status fingerprint(native_scorer *s, const char *model, char *out, si
         return st;
     char ids[160];
     rmb_encoder_describe(s->enc, ids, sizeof ids);
-    snprintf(out, size, "native/1 %s model=%016" PRIx64 " %s compute=%s",
-             rmb_model_architecture(s->model), files, ids, s->compute);
+    snprintf(out, size, "native/1 %s model=%016" PRIx64 " %s compute=%s%s%s",
+             rmb_model_architecture(s->model), files, ids, s->compute,
+             s->kernels ? " kernels=" : "", s->kernels ? s->kernels : "");
     return RMB_OK;
+}
+
+/* The one place scorer options become model options. */
+static rmb_model_options model_options(const rmb_scorer_options *opt)
+{
+    return (rmb_model_options){.threads = opt->threads,
+                               .compute = rmb_compute_name(opt->compute),
+                               .kernels = rmb_kernel_set_name(opt->kernels),
+                               .chunk_tokens = opt->chunk_tokens,
+                               .device = opt->device};
 }
 
 static rmb_status open_parts(native_scorer *s, const char *model,
                              const rmb_scorer_options *opt, rmb_error *err)
 {
-    rmb_model_options mo = {.threads = opt->threads, .compute = opt->compute};
+    rmb_model_options mo = model_options(opt);
     s->format = rmb_gguf_is_file(model) ? "gguf" : "safetensors";
     rmb_status st = rmb_model_open(&s->model, model, &mo, err);
     if (st == RMB_OK)
-        st = rmb_encoder_open(&s->enc, model, opt->max_length, opt->truncation,
+        st = rmb_encoder_open(&s->enc, model, opt->max_length, rmb_truncation_name(opt->truncation),
                               rmb_model_context_length(s->model), err);
-    snprintf(s->compute, sizeof s->compute, "%s", opt->compute ? opt->compute : "exact");
+    snprintf(s->compute, sizeof s->compute, "%s", rmb_compute_name(opt->compute));
+    s->kernels = rmb_kernel_set_name(opt->kernels);
     return st;
 }
 

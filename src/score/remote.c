@@ -76,12 +76,11 @@ json_t *rmb_remote_messages(const rmb_conversation *conv, const char *answer, rm
     return list;
 }
 
-rmb_status rmb_remote_identify(rmb_scorer *s, const char *prefix, const char *model,
-                               rmb_error *err, const char *fmt, ...)
+char *rmb_remote_name(const char *prefix, const char *model)
 {
     size_t len;
     const char *last = rmb_path_last(model ? model : "server", &len);
-    rmb_buf name = {0}, fp = {0};
+    rmb_buf name = {0};
     rmb_buf_printf(&name, "%s-%.*s", prefix, (int)len, last);
     for (size_t i = 0; name.data && i < name.len; i++) {
         char c = name.data[i];
@@ -89,17 +88,25 @@ rmb_status rmb_remote_identify(rmb_scorer *s, const char *prefix, const char *mo
               c == '-' || c == '_' || c == '.'))
             name.data[i] = '_';
     }
+    return rmb_buf_take(&name);
+}
+
+rmb_status rmb_remote_identify(rmb_scorer *s, const char *prefix, const char *model,
+                               rmb_error *err, const char *fmt, ...)
+{
+    rmb_buf fp = {0};
+    char *name = rmb_remote_name(prefix, model);
     va_list ap;
     va_start(ap, fmt);
     rmb_buf_vprintf(&fp, fmt, ap);
     va_end(ap);
-    if (!name.data || !fp.data) {
-        rmb_buf_free(&name), rmb_buf_free(&fp);
+    if (!name || !fp.data) {
+        free(name), rmb_buf_free(&fp);
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     }
     free(s->name);
     free(s->fingerprint);
-    s->name = rmb_buf_take(&name);
+    s->name = name;
     s->fingerprint = rmb_buf_take(&fp);
     return RMB_OK;
 }

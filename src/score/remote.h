@@ -30,6 +30,9 @@ char *rmb_remote_url(const char *base, const char *path);
  * the assistant's turn (answer NULL: the conversation only). */
 json_t *rmb_remote_messages(const rmb_conversation *conv, const char *answer, rmb_error *err);
 
+/* prefix-<last path part of model> (model NULL: "server"), file-name safe;
+ * NULL when out of memory. */
+char *rmb_remote_name(const char *prefix, const char *model);
 /* Sets a scorer's name (prefix-<last path part of model>, file-name safe)
  * and its fingerprint (printf-style). */
 rmb_status rmb_remote_identify(rmb_scorer *s, const char *prefix, const char *model,

@@ -82,7 +82,8 @@ rmb_status rmb_remote_use_ids(rmb_remote_scorer *self, const char *spec,
 {
     /* The server's context length is unknown here, so "the model's" needs
      * an explicit --max-length (the encoder says so). */
-    if (rmb_encoder_open(&self->enc, opt->tokenizer, opt->max_length, opt->truncation, 0, err))
+    if (rmb_encoder_open(&self->enc, opt->tokenizer, opt->max_length,
+                         rmb_truncation_name(opt->truncation), 0, err))
         return rmb_error_prefix(err, "--model %s: --tokenizer %s: ", spec, opt->tokenizer);
     char what[160];
     rmb_encoder_describe(self->enc, what, sizeof what);

@@ -49,7 +49,7 @@ static rmb_status vllm_setup(rmb_remote_scorer *self, const char *spec,
         self->per_request = IDS_PER_REQUEST;
         return rmb_remote_use_ids(self, spec, opt, fp, err);
     }
-    const char *trunc = opt->truncation ? opt->truncation : "left";
+    const char *trunc = rmb_truncation_name(opt->truncation);
     if (strcmp(trunc, "right") == 0)
         return rmb_fail(err, RMB_EUNSUPPORTED,
                         "--model %s: vLLM truncates from the left only (--truncation "

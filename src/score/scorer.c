@@ -3,25 +3,56 @@
 
 #include "common/hashmap.h"
 #include "model/gguf.h"
+#include "rmb/options.h"
+#include "score/remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+/* The name of a scorer that keeps artifacts, from its spec's argument. */
+typedef char *(*artifacts_name_fn)(const char *arg);
+
+/* judge:URL#MODEL is named after MODEL (rmb_remote_identify). */
+static char *judge_name(const char *arg)
+{
+    const char *hash = strchr(arg, '#');
+    return hash && hash[1] ? rmb_remote_name("judge", hash + 1) : NULL;
+}
+
 typedef struct backend {
     const char *name; /* the spec is NAME or NAME:ARG */
     int takes_arg;    /* 0: no argument, 1: optional, 2: required */
     rmb_scorer_open_fn open;
+    artifacts_name_fn artifacts_name; /* scorers that write to artifacts_dir */
 } backend;
 
 static const backend backends[] = {
-    {"length", 0, rmb_length_scorer_open},
-    {"random", 1, rmb_random_scorer_open},
-    {"vllm", 2, rmb_vllm_scorer_open},
-    {"sglang", 2, rmb_sglang_scorer_open},
-    {"judge", 2, rmb_judge_scorer_open},
+    {"length", 0, rmb_length_scorer_open, NULL},
+    {"random", 1, rmb_random_scorer_open, NULL},
+    {"vllm", 2, rmb_vllm_scorer_open, NULL},
+    {"sglang", 2, rmb_sglang_scorer_open, NULL},
+    {"judge", 2, rmb_judge_scorer_open, judge_name},
 };
+
+/* The backend a NAME or NAME:ARG spec names; NULL when none does. */
+static const backend *find_backend(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strlen(backends[i].name) == name_len && !strncmp(spec, backends[i].name, name_len))
+            return &backends[i];
+    return NULL;
+}
+
+char *rmb_scorer_artifacts_name(const char *spec)
+{
+    const backend *b = find_backend(spec);
+    const char *colon = strchr(spec, ':');
+    return b && b->artifacts_name && colon ? b->artifacts_name(colon + 1) : NULL;
+}
 
 /* A spec naming a directory is a checkpoint for the native engine; a
  * directory without config.json is a mistake worth naming.  So is a regular
@@ -58,23 +89,22 @@ rmb_status rmb_scorer_open(rmb_scorer **out, const char *spec, const rmb_scorer_
     if (!opt)
         opt = &defaults;
     *out = NULL;
+    rmb_status st = rmb_options_check(opt, err);
+    if (st != RMB_OK)
+        return st;
     if (is_directory(spec))
         return open_model_dir(out, spec, opt, err);
     if (is_gguf_file(spec))
         return rmb_native_scorer_open(out, spec, NULL, opt, err);
     const char *colon = strchr(spec, ':');
-    size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        const backend *b = &backends[i];
-        if (strlen(b->name) != name_len || strncmp(spec, b->name, name_len) != 0)
-            continue;
-        if (colon && b->takes_arg == 0)
-            return rmb_fail(err, RMB_EUSAGE, "--model %s: '%s' takes no argument", spec, b->name);
-        if (!colon && b->takes_arg == 2)
-            return rmb_fail(err, RMB_EUSAGE, "--model %s: '%s' needs an argument (%s:...)", spec,
-                            b->name, b->name);
+    const backend *b = find_backend(spec);
+    if (b && colon && b->takes_arg == 0)
+        return rmb_fail(err, RMB_EUSAGE, "--model %s: '%s' takes no argument", spec, b->name);
+    if (b && !colon && b->takes_arg == 2)
+        return rmb_fail(err, RMB_EUSAGE, "--model %s: '%s' needs an argument (%s:...)", spec,
+                        b->name, b->name);
+    if (b)
         return b->open(out, spec, colon ? colon + 1 : NULL, opt, err);
-    }
     return rmb_fail(err, RMB_EUSAGE,
                     "--model %s: unknown model spec (expected a model directory, a .gguf file, length, "
                     "random[:SEED], results:FILE, vllm:URL[#MODEL], sglang:URL[#MODEL] or "

@@ -421,9 +421,9 @@ static void test_ids_forms(void)
     check_ids_form(s, spec_for("vllm", s, "#m"), &opt, 2048, RMB_TRUNCATE_LEFT);
     check_ids_form(s, spec_for("sglang", s, "#m"), &opt, 2048, RMB_TRUNCATE_LEFT);
     opt.max_length = 12;
-    opt.truncation = "right";
+    opt.truncation = RMB_TRUNCATE_RIGHT;
     check_ids_form(s, spec_for("vllm", s, "/classify#m"), &opt, 12, RMB_TRUNCATE_RIGHT);
-    opt.truncation = "left";
+    opt.truncation = RMB_TRUNCATE_LEFT;
     check_ids_form(s, spec_for("sglang", s, "#m"), &opt, 12, RMB_TRUNCATE_LEFT);
     fake_stop(s);
     cfg.faults = 0x3f;
@@ -474,10 +474,10 @@ static void test_ids_fingerprint(void)
     const rmb_scorer_options variants[] = {
         {0},
         {.max_length = 64},
-        {.truncation = "none"},
+        {.truncation = RMB_TRUNCATE_NONE},
         {.tokenizer = QWEN3},
         {.tokenizer = QWEN3, .max_length = 64},
-        {.tokenizer = QWEN3, .truncation = "right"},
+        {.tokenizer = QWEN3, .truncation = RMB_TRUNCATE_RIGHT},
         {.tokenizer = LLAMA3},
     };
     enum { N = sizeof variants / sizeof variants[0] };
