@@ -2,10 +2,8 @@
  * compare rmb's text with transformers' apply_chat_template(tokenize=False). */
 #include "cli.h"
 
-#include "model/gguf.h"
 #include "rmb/chat_template.h"
-#include "score/encode.h"
-#include "text/template_json.h"
+#include "rmb/checkpoint.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -40,7 +38,7 @@ static rmb_status render_line(const rmb_chat_template *t, const char *line, bool
         return rmb_fail(err, RMB_EDATA, "messages: expected a list");
     }
     char *text = NULL;
-    rmb_status st = chat_template_render_json(t, messages, gen, &text, err);
+    rmb_status st = rmb_chat_template_render_json(t, messages, gen, &text, err);
     json_decref(doc);
     if (st)
         return st;
@@ -78,12 +76,13 @@ int cmd_render(int argc, char **argv)
         return cli_usage_error("render", "--model DIR is required");
     rmb_error err = {0};
     rmb_chat_template *t = NULL;
-    rmb_encoder *gguf = NULL; /* a GGUF file's template comes with its tokenizer */
-    if (rmb_gguf_is_file(model) ? rmb_encoder_open(&gguf, model, 0, NULL, 0, &err)
-                                : rmb_chat_template_open(&t, model, &err))
+    rmb_checkpoint *ck = NULL;
+    rmb_status st = rmb_checkpoint_open(&ck, model, &err);
+    if (st == RMB_OK)
+        st = rmb_checkpoint_chat_template(ck, &t, &err);
+    rmb_checkpoint_close(ck);
+    if (st)
         return cli_report(&err);
-    if (gguf)
-        t = gguf->tpl;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -101,10 +100,7 @@ int cmd_render(int argc, char **argv)
         free(out);
     }
     free(line);
-    if (gguf)
-        rmb_encoder_close(gguf);
-    else
-        rmb_chat_template_close(t);
+    rmb_chat_template_close(t);
     if (fflush(stdout) != 0 && rc == EXIT_OK) {
         fputs("rmb render: error writing the output\n", stderr);
         rc = EXIT_RUNTIME;

@@ -1,10 +1,8 @@
 /* rmb tokenize: JSONL {"text": ...} lines on stdin -> {"ids": [...]} lines
  * on stdout, encoded with a Hugging Face tokenizer.json. */
 #include "cli.h"
-#include "common/buf.h"
-#include "model/gguf.h"
+#include "rmb/checkpoint.h"
 #include "rmb/tokenizer.h"
-#include "score/encode.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -36,6 +34,23 @@ typedef struct job {
     size_t err_line;
 } job;
 
+/* {"ids": [...]} and a newline (the CLI aborts when memory runs out). */
+static char *ids_line(const int32_t *ids, size_t n)
+{
+    char *line = NULL;
+    size_t size;
+    FILE *f = open_memstream(&line, &size);
+    if (!f)
+        abort();
+    fputs("{\"ids\": [", f);
+    for (size_t k = 0; k < n; k++)
+        fprintf(f, k ? ", %d" : "%d", (int)ids[k]);
+    fputs("]}\n", f);
+    if (fclose(f) != 0)
+        abort();
+    return line;
+}
+
 static void *encode_part(void *arg)
 {
     job *j = arg;
@@ -46,13 +61,8 @@ static void *encode_part(void *arg)
             j->err_line = i + 1;
             return NULL;
         }
-        rmb_buf b = {0};
-        rmb_buf_puts(&b, "{\"ids\": [");
-        for (size_t k = 0; k < n; k++)
-            rmb_buf_printf(&b, k ? ", %d" : "%d", (int)ids[k]);
-        rmb_buf_puts(&b, "]}\n");
+        j->outs[i] = ids_line(ids, n);
         free(ids);
-        j->outs[i] = rmb_buf_take(&b);
     }
     return NULL;
 }
@@ -150,12 +160,8 @@ int cmd_tokenize(int argc, char **argv)
         return cli_usage_error("tokenize", "--tokenizer PATH is required");
     rmb_error err = {0};
     rmb_tokenizer *tok = NULL;
-    rmb_encoder *gguf = NULL; /* a GGUF file's tokenizer comes with its template */
-    if (rmb_gguf_is_name(path) ? rmb_encoder_open(&gguf, path, 0, NULL, 0, &err)
-                               : rmb_tokenizer_open(&tok, path, &err))
+    if (rmb_checkpoint_open_tokenizer(path, &tok, &err))
         return cli_report(&err);
-    if (gguf)
-        tok = gguf->tok;
     char **texts = NULL, **outs;
     size_t *lens = NULL, n = 0, bad = read_texts(&texts, &lens, &n);
     int rc = EXIT_OK;
@@ -199,9 +205,6 @@ done:
         free(texts[i]);
     free(texts);
     free(lens);
-    if (gguf)
-        rmb_encoder_close(gguf);
-    else
-        rmb_tokenizer_close(tok);
+    rmb_tokenizer_close(tok);
     return rc;
 }

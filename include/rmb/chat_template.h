@@ -63,6 +63,14 @@ rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_messag
                                     size_t n_messages, bool add_generation_prompt, char **text,
                                     rmb_error *err);
 
+/* Renders messages given as JSON (an array of objects, only read; each
+ * message may carry any field a template reads, as rmb render's input
+ * does), otherwise as rmb_chat_template_render. */
+struct json_t;
+rmb_status rmb_chat_template_render_json(const rmb_chat_template *t, struct json_t *messages,
+                                         bool add_generation_prompt, char **text,
+                                         rmb_error *err);
+
 /* Renders conv followed by {"role": "assistant", "content": answer} with
  * add_generation_prompt=false: the text a reward model scores.  The caller
  * frees *text.  tpl NULL fails with a clear message (a model without a chat

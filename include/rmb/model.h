@@ -7,6 +7,7 @@
 #ifndef RMB_MODEL_H
 #define RMB_MODEL_H
 
+#include "rmb/checkpoint.h"
 #include "rmb/common.h"
 
 #include <stddef.h>
@@ -51,6 +52,11 @@ typedef struct rmb_model_options {
  * ones).  opt may be NULL. */
 rmb_status rmb_model_open(rmb_model **out, const char *model, const rmb_model_options *opt,
                           rmb_error *err);
+/* The same from an open checkpoint (include/rmb/checkpoint.h), which must
+ * stay open while the model is: a GGUF file's weights are used in its
+ * mapping. */
+rmb_status rmb_model_open_checkpoint(rmb_model **out, const rmb_checkpoint *ck,
+                                     const rmb_model_options *opt, rmb_error *err);
 void rmb_model_close(rmb_model *m);
 
 /* config.json's architectures[0], e.g. "Qwen3ForSequenceClassification". */

@@ -56,12 +56,16 @@ typedef struct rmb_arch_desc {
 } rmb_arch_desc;
 
 typedef struct rmb_arch {
-    const char *name; /* config.json architectures[0] */
+    const char *name;      /* config.json architectures[0] */
+    const char *gguf_name; /* llama.cpp's general.architecture, the prefix of its hparam keys */
     rmb_status (*configure)(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err);
 } rmb_arch;
 
 extern const rmb_arch rmb_arch_llama, rmb_arch_mistral, rmb_arch_qwen2, rmb_arch_qwen3,
     rmb_arch_gemma2, rmb_arch_internlm2, rmb_arch_armorm;
+
+/* The architecture called name (config.json's architectures[0]), or NULL. */
+const rmb_arch *rmb_arch_find(const char *name);
 
 /* The Llama defaults every architecture starts from: HF names, SiLU,
  * attention_bias / mlp_bias from the config, 1/sqrt(head_dim), full

@@ -187,4 +187,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return st;
 }
 
-const rmb_arch rmb_arch_armorm = {"LlamaForRewardModelWithGating", configure};
+const rmb_arch rmb_arch_armorm = {
+    .name = "LlamaForRewardModelWithGating", .gguf_name = "llama", .configure = configure};

@@ -40,4 +40,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return rmb_arch_set_windows(d, cfg, even_layers, window, err);
 }
 
-const rmb_arch rmb_arch_gemma2 = {"Gemma2ForSequenceClassification", configure};
+const rmb_arch rmb_arch_gemma2 = {
+    .name = "Gemma2ForSequenceClassification", .gguf_name = "gemma2", .configure = configure};

@@ -36,4 +36,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return RMB_OK;
 }
 
-const rmb_arch rmb_arch_internlm2 = {"InternLM2ForRewardModel", configure};
+const rmb_arch rmb_arch_internlm2 = {
+    .name = "InternLM2ForRewardModel", .gguf_name = "internlm2", .configure = configure};

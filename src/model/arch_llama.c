@@ -91,4 +91,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return rmb_arch_llama_defaults(d, cfg, err);
 }
 
-const rmb_arch rmb_arch_llama = {"LlamaForSequenceClassification", configure};
+const rmb_arch rmb_arch_llama = {
+    .name = "LlamaForSequenceClassification", .gguf_name = "llama", .configure = configure};

@@ -21,4 +21,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return st;
 }
 
-const rmb_arch rmb_arch_mistral = {"MistralForSequenceClassification", configure};
+const rmb_arch rmb_arch_mistral = {
+    .name = "MistralForSequenceClassification", .gguf_name = "llama", .configure = configure};

@@ -36,4 +36,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return st ? st : rmb_qwen_windows(d, cfg, err);
 }
 
-const rmb_arch rmb_arch_qwen2 = {"Qwen2ForSequenceClassification", configure};
+const rmb_arch rmb_arch_qwen2 = {
+    .name = "Qwen2ForSequenceClassification", .gguf_name = "qwen2", .configure = configure};

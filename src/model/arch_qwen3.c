@@ -10,4 +10,5 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
     return st ? st : rmb_qwen_windows(d, cfg, err);
 }
 
-const rmb_arch rmb_arch_qwen3 = {"Qwen3ForSequenceClassification", configure};
+const rmb_arch rmb_arch_qwen3 = {
+    .name = "Qwen3ForSequenceClassification", .gguf_name = "qwen3", .configure = configure};

@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define GGUF_MAGIC "GGUF"
 #define GGUF_VERSION 3
@@ -305,7 +304,7 @@ static rmb_status place_tensors(cursor *c, rmb_gguf_file *f)
 static rmb_status get_alignment(cursor *c, rmb_gguf_file *f)
 {
     f->alignment = RMB_GGUF_DEFAULT_ALIGNMENT;
-    const rmb_gguf_kv *kv = rmb_gguf_find_kv(f, "general.alignment");
+    const rmb_gguf_kv *kv = rmb_gguf_find_kv(f, RMB_GGUF_KEY_ALIGNMENT);
     if (!kv)
         return RMB_OK;
     if (kv->type != RMB_GGUF_UINT32 || kv->u == 0 || (kv->u & (kv->u - 1)))
@@ -449,20 +448,6 @@ rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool option
     return RMB_OK;
 }
 
-bool rmb_gguf_is_name(const char *path)
-{
-    size_t len = strlen(path);
-    return len > 5 && !strcmp(path + len - 5, ".gguf");
-}
-
-bool rmb_gguf_is_file(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) == 0)
-        return S_ISREG(sb.st_mode);
-    return rmb_gguf_is_name(path);
-}
-
 /* ---- encoding ---- */
 
 static uint32_t f32_bits(float x)
@@ -576,7 +561,7 @@ rmb_status rmb_gguf_writer_open(rmb_gguf_writer **w, const char *path, rmb_error
         *w = NULL;
         return st;
     }
-    rmb_gguf_writer_add_u32(*w, "general.alignment", RMB_GGUF_DEFAULT_ALIGNMENT);
+    rmb_gguf_writer_add_u32(*w, RMB_GGUF_KEY_ALIGNMENT, RMB_GGUF_DEFAULT_ALIGNMENT);
     return RMB_OK;
 }
 

@@ -42,6 +42,27 @@ typedef enum rmb_ggml_type {
     RMB_GGML_BF16 = 30
 } rmb_ggml_type;
 
+/* The keys rmb convert writes and rmb reads back: the checkpoint's files
+ * verbatim (docs/gguf.md), its architectures[0], and llama.cpp's general.*
+ * keys.  The per-architecture hyperparameters are "ARCH.KEY" with ARCH the
+ * architecture's rmb_arch.gguf_name. */
+#define RMB_GGUF_KEY_CONFIG "rmb.config_json"
+#define RMB_GGUF_KEY_TOKENIZER "rmb.tokenizer_json"
+#define RMB_GGUF_KEY_TOKENIZER_CONFIG "rmb.tokenizer_config_json"
+#define RMB_GGUF_KEY_CHAT_TEMPLATE "rmb.chat_template"
+#define RMB_GGUF_KEY_ARCHITECTURE "rmb.architecture"
+#define RMB_GGUF_KEY_GENERAL_ARCHITECTURE "general.architecture"
+#define RMB_GGUF_KEY_FILE_TYPE "general.file_type"
+#define RMB_GGUF_KEY_QUANTIZATION_VERSION "general.quantization_version"
+#define RMB_GGUF_KEY_NAME "general.name"
+#define RMB_GGUF_KEY_ALIGNMENT "general.alignment"
+
+/* The files of a checkpoint directory those keys hold. */
+#define RMB_FILE_CONFIG "config.json"
+#define RMB_FILE_TOKENIZER "tokenizer.json"
+#define RMB_FILE_TOKENIZER_CONFIG "tokenizer_config.json"
+#define RMB_FILE_CHAT_TEMPLATE "chat_template.jinja"
+
 #define RMB_GGUF_MAX_DIMS 4
 #define RMB_GGUF_DEFAULT_ALIGNMENT 32
 /* Q8_0: blocks of 32 values, an fp16 scale then 32 int8 quants. */
@@ -120,14 +141,6 @@ const rmb_gguf_tensor *rmb_gguf_find_tensor(const rmb_gguf_file *f, const char *
  * leaves out->s NULL; a value of another type fails naming the key. */
 rmb_status rmb_gguf_get_str(const rmb_gguf_file *f, const char *key, bool optional,
                             rmb_gguf_str *out, rmb_error *err);
-
-/* Whether path names a model given as one GGUF file rather than a
- * checkpoint directory: a regular file, or a name ending in .gguf that is
- * no directory (so that a missing one is reported as a missing file). */
-bool rmb_gguf_is_file(const char *path);
-/* Whether path ends in ".gguf" (where a regular file may also be another
- * format, as rmb tokenize's tokenizer.json). */
-bool rmb_gguf_is_name(const char *path);
 
 /* Encodes n floats as type t (F32, F16, BF16 rounding to nearest even, or
  * Q8_0 as ggml's reference quantiser: d = max|x| / 127 stored as fp16,

@@ -14,6 +14,7 @@ static const rmb_arch *const archs[] = {
 };
 
 struct rmb_model {
+    rmb_checkpoint *own_ckpt; /* opened by rmb_model_open (NULL when the caller's) */
     rmb_config cfg;
     rmb_weights weights;
     rmb_arch_desc desc;
@@ -28,14 +29,20 @@ struct rmb_model {
  * tables. */
 #define PASS_BYTES ((size_t)256 << 20)
 
+const rmb_arch *rmb_arch_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (!strcmp(archs[i]->name, name))
+            return archs[i];
+    return NULL;
+}
+
 static rmb_status find_arch(const rmb_config *cfg, const rmb_arch **out, rmb_error *err)
 {
+    if ((*out = rmb_arch_find(cfg->architecture)))
+        return RMB_OK;
     char list[512] = "";
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
-        if (!strcmp(archs[i]->name, cfg->architecture)) {
-            *out = archs[i];
-            return RMB_OK;
-        }
         strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, archs[i]->name, sizeof list - strlen(list) - 1);
     }
@@ -75,34 +82,14 @@ static bool has_q8_0(const rmb_net *net)
     return false;
 }
 
-/* The configuration: dir/config.json, or a GGUF file's rmb.config_json
- * (the file's weights are opened first, as they hold it). */
-static rmb_status open_config(rmb_model *m, const char *model, rmb_error *err)
-{
-    char path[4096];
-    if (!rmb_gguf_is_file(model)) {
-        if ((size_t)snprintf(path, sizeof path, "%s/config.json", model) >= sizeof path)
-            return rmb_fail(err, RMB_EUSAGE, "%s: path too long", model);
-        return rmb_config_load(&m->cfg, path, err);
-    }
-    rmb_gguf_str text;
-    rmb_status st = rmb_weights_open(&m->weights, model, err);
-    if (st == RMB_OK)
-        st = rmb_gguf_get_str(&m->weights.gguf, "rmb.config_json", false, &text, err);
-    if (st != RMB_OK)
-        return st;
-    snprintf(path, sizeof path, "%s: rmb.config_json", model);
-    return rmb_config_parse(&m->cfg, text.s, text.len, path, err);
-}
-
-static rmb_status load(rmb_model *m, const char *model, const rmb_model_options *opt,
+static rmb_status load(rmb_model *m, const rmb_checkpoint *ck, const rmb_model_options *opt,
                        rmb_error *err)
 {
     const rmb_arch *arch = NULL;
     rmb_status st;
-    if ((st = open_config(m, model, err)) || (st = find_arch(&m->cfg, &arch, err)) ||
+    if ((st = rmb_checkpoint_config(ck, &m->cfg, err)) || (st = find_arch(&m->cfg, &arch, err)) ||
         (st = arch->configure(&m->desc, &m->cfg, err)) ||
-        (!m->weights.n_files && (st = rmb_weights_open(&m->weights, model, err))))
+        (st = rmb_weights_open(&m->weights, ck, err)))
         return st;
     m->net.cfg = &m->cfg;
     m->net.desc = &m->desc;
@@ -116,7 +103,7 @@ static rmb_status load(rmb_model *m, const char *model, const rmb_model_options 
         return rmb_fail(err, RMB_EUSAGE,
                         "%s: compute 'int8' needs Q8_0 weights (a GGUF written by rmb convert "
                         "--type q8_0)",
-                        model);
+                        rmb_checkpoint_path(ck));
     size_t row = ((size_t)m->cfg.hidden + 2 * (size_t)m->cfg.n_kv_heads * m->cfg.head_dim +
                   (size_t)m->cfg.head_dim) * 4;
     m->default_budget = PASS_BYTES / row > m->net.chunk ? PASS_BYTES / row : m->net.chunk;
@@ -124,8 +111,8 @@ static rmb_status load(rmb_model *m, const char *model, const rmb_model_options 
     return rmb_pool_create(&m->net.pool, opt->threads, err);
 }
 
-rmb_status rmb_model_open(rmb_model **out, const char *model, const rmb_model_options *opt,
-                          rmb_error *err)
+rmb_status rmb_model_open_checkpoint(rmb_model **out, const rmb_checkpoint *ck,
+                                     const rmb_model_options *opt, rmb_error *err)
 {
     static const rmb_model_options defaults;
     *out = NULL;
@@ -137,12 +124,24 @@ rmb_status rmb_model_open(rmb_model **out, const char *model, const rmb_model_op
     rmb_model *m = calloc(1, sizeof *m);
     if (!m)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    if ((st = load(m, model, opt, err)) != RMB_OK) {
+    if ((st = load(m, ck, opt, err)) != RMB_OK) {
         rmb_model_close(m);
         return st;
     }
     *out = m;
     return RMB_OK;
+}
+
+rmb_status rmb_model_open(rmb_model **out, const char *model, const rmb_model_options *opt,
+                          rmb_error *err)
+{
+    rmb_checkpoint *ck;
+    rmb_status st = rmb_checkpoint_open(&ck, model, err);
+    if (st == RMB_OK && (st = rmb_model_open_checkpoint(out, ck, opt, err)) == RMB_OK)
+        (*out)->own_ckpt = ck;
+    else
+        rmb_checkpoint_close(ck);
+    return st;
 }
 
 void rmb_model_close(rmb_model *m)
@@ -156,6 +155,7 @@ void rmb_model_close(rmb_model *m)
     rmb_weights_close(&m->weights);
     rmb_arch_desc_free(&m->desc);
     rmb_config_free(&m->cfg);
+    rmb_checkpoint_close(m->own_ckpt);
     free(m);
 }
 

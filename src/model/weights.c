@@ -107,21 +107,20 @@ static rmb_status from_gguf(const rmb_gguf_file *g, const rmb_gguf_tensor *src, 
 
 /* The GGUF file's tensors as one sorted file of rmb_tensors pointing into
  * its mapping. */
-static rmb_status open_gguf(rmb_weights *w, const char *path, rmb_error *err)
+static rmb_status open_gguf(rmb_weights *w, const rmb_gguf_file *g, rmb_error *err)
 {
-    rmb_status st = rmb_gguf_open(&w->gguf, path, err);
-    if (st != RMB_OK)
-        return st;
+    w->gguf = g;
+    rmb_status st;
     rmb_st_file *f = w->files = calloc(1, sizeof *w->files);
     if (!f)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     w->n_files = 1;
-    if (!(f->path = strdup(path)) ||
-        !(f->tensors = calloc(w->gguf.n_tensors + 1, sizeof *f->tensors)))
+    if (!(f->path = strdup(g->path)) ||
+        !(f->tensors = calloc(g->n_tensors + 1, sizeof *f->tensors)))
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
-    for (; f->n_tensors < w->gguf.n_tensors; f->n_tensors++) {
+    for (; f->n_tensors < g->n_tensors; f->n_tensors++) {
         rmb_tensor *t = &f->tensors[f->n_tensors];
-        if ((st = from_gguf(&w->gguf, &w->gguf.tensors[f->n_tensors], t, err)) != RMB_OK)
+        if ((st = from_gguf(g, &g->tensors[f->n_tensors], t, err)) != RMB_OK)
             return st;
         w->total_bytes += t->n_bytes;
     }
@@ -148,10 +147,10 @@ static rmb_status open_dir(rmb_weights *w, const char *dir, rmb_error *err)
     return st;
 }
 
-rmb_status rmb_weights_open(rmb_weights *w, const char *path, rmb_error *err)
+rmb_status rmb_weights_open(rmb_weights *w, const rmb_checkpoint *ck, rmb_error *err)
 {
     memset(w, 0, sizeof *w);
-    rmb_status st = rmb_gguf_is_file(path) ? open_gguf(w, path, err) : open_dir(w, path, err);
+    rmb_status st = ck->is_gguf ? open_gguf(w, &ck->gguf, err) : open_dir(w, ck->path, err);
     if (st != RMB_OK)
         rmb_weights_close(w);
     return st;
@@ -162,7 +161,6 @@ void rmb_weights_close(rmb_weights *w)
     for (size_t i = 0; i < w->n_files; i++)
         rmb_safetensors_close(&w->files[i]);
     free(w->files);
-    rmb_gguf_close(&w->gguf);
     memset(w, 0, sizeof *w);
 }
 
@@ -223,7 +221,7 @@ static bool inside(const void *p, size_t n, const void *map, size_t size)
 
 void rmb_weights_release(const rmb_weights *w, const rmb_tensor *t)
 {
-    bool mapped = inside(t->data, t->n_bytes, w->gguf.map, w->gguf.map_size);
+    bool mapped = w->gguf && inside(t->data, t->n_bytes, w->gguf->map, w->gguf->map_size);
     for (size_t i = 0; !mapped && i < w->n_files; i++)
         mapped = inside(t->data, t->n_bytes, w->files[i].map, w->files[i].map_size);
     if (mapped)

@@ -1,10 +1,10 @@
 /* A checkpoint's tensors: model.safetensors, the shards listed by
- * model.safetensors.index.json, or one GGUF file, looked up by name with the
- * shape the configuration implies. */
+ * model.safetensors.index.json, or the tensors of the checkpoint's GGUF
+ * file, looked up by name with the shape the configuration implies. */
 #ifndef RMB_MODEL_WEIGHTS_H
 #define RMB_MODEL_WEIGHTS_H
 
-#include "model/gguf.h"
+#include "model/checkpoint.h"
 #include "model/safetensors.h"
 
 #include <stdbool.h>
@@ -13,15 +13,16 @@ typedef struct rmb_weights {
     rmb_st_file *files;
     size_t n_files;
     size_t total_bytes; /* tensor bytes over all files */
-    rmb_gguf_file gguf; /* a GGUF file's mapping and key/values (zeroed otherwise) */
+    const rmb_gguf_file *gguf; /* the checkpoint's GGUF file (NULL for a directory) */
 } rmb_weights;
 
-/* Opens dir/model.safetensors, or every shard named by
- * dir/model.safetensors.index.json; or, when path is a regular file, that
- * GGUF file, whose tensors become files[0]'s (Hugging Face names and shapes:
- * GGUF's dimensions reversed).  GGUF tensors of types the engine does not
- * compute with fail with RMB_EUNSUPPORTED naming the file, tensor and type. */
-rmb_status rmb_weights_open(rmb_weights *w, const char *path, rmb_error *err);
+/* Opens a directory checkpoint's model.safetensors, or every shard named by
+ * its model.safetensors.index.json; or takes a GGUF checkpoint's tensors,
+ * in its mapping, as files[0]'s (Hugging Face names and shapes: GGUF's
+ * dimensions reversed).  GGUF tensors of types the engine does not compute
+ * with fail with RMB_EUNSUPPORTED naming the file, tensor and type.  ck
+ * must stay open while w is. */
+rmb_status rmb_weights_open(rmb_weights *w, const rmb_checkpoint *ck, rmb_error *err);
 void rmb_weights_close(rmb_weights *w);
 
 /* The tensor called name, or NULL. */

@@ -1,10 +1,6 @@
 /* Local prompt encoding shared by the scorers that feed token ids. */
 #include "score/encode.h"
 
-#include "common/fileio.h"
-#include "common/hashmap.h"
-#include "model/gguf.h"
-
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -34,59 +30,19 @@ static rmb_status resolve_max_length(int max_length, int context_length, int *ou
     return RMB_OK;
 }
 
-/* The tokenizer, template and their files' digest from a directory. */
-static rmb_status open_dir(rmb_encoder *e, const char *dir, rmb_error *err)
+/* The tokenizer, the template and the digest of the texts they came from. */
+static rmb_status open_parts(rmb_encoder *e, const rmb_checkpoint *ck, rmb_error *err)
 {
-    static const char *const text_files[] = {"tokenizer.json", "tokenizer_config.json",
-                                             "chat_template.jinja"};
-    rmb_status st = rmb_tokenizer_open(&e->tok, dir, err);
-    if (st == RMB_OK)
-        st = rmb_chat_template_open(&e->tpl, dir, err);
-    if (st == RMB_OK)
-        st = rmb_digest_dir(RMB_FNV_OFFSET, dir, text_files, 3, &e->digest, err);
-    return st;
-}
-
-/* The tokenizer and template from texts of the GGUF file at path. */
-static rmb_status load_texts(rmb_encoder *e, const char *path, rmb_gguf_str tok,
-                             rmb_gguf_str config, rmb_gguf_str tpl, rmb_error *err)
-{
-    if (rmb_tokenizer_load(&e->tok, tok.s, tok.len, err))
-        return rmb_error_prefix(err, "%s: rmb.tokenizer_json: ", path);
-    char config_name[4200], tpl_name[4200];
-    snprintf(config_name, sizeof config_name, "%s: rmb.tokenizer_config_json", path);
-    snprintf(tpl_name, sizeof tpl_name, "%s: rmb.chat_template", path);
-    return rmb_chat_template_load(&e->tpl, config.s, config.len, config_name, tpl.s, tpl.len,
-                                  tpl_name, err);
-}
-
-/* The same from the texts rmb convert keeps in a GGUF file.  The digest
- * is the one the files they came from give (in rmb_digest_dir's name
- * order), so a GGUF file and its checkpoint encode alike and say so. */
-static rmb_status open_gguf(rmb_encoder *e, const char *path, rmb_error *err)
-{
-    rmb_gguf_file f;
-    rmb_gguf_str tok, config, tpl;
     rmb_status st;
-    if ((st = rmb_gguf_open(&f, path, err)) ||
-        (st = rmb_gguf_get_str(&f, "rmb.tokenizer_json", false, &tok, err)) ||
-        (st = rmb_gguf_get_str(&f, "rmb.tokenizer_config_json", false, &config, err)) ||
-        (st = rmb_gguf_get_str(&f, "rmb.chat_template", true, &tpl, err)) ||
-        (st = load_texts(e, path, tok, config, tpl, err))) {
-        rmb_gguf_close(&f);
+    if ((st = rmb_checkpoint_tokenizer(ck, &e->tok, err)) ||
+        (st = rmb_checkpoint_chat_template(ck, &e->tpl, err)))
         return st;
-    }
-    uint64_t h = RMB_FNV_OFFSET;
-    if (tpl.s)
-        h = rmb_digest_bytes(h, "chat_template.jinja", tpl.s, tpl.len);
-    h = rmb_digest_bytes(h, "tokenizer.json", tok.s, tok.len);
-    e->digest = rmb_digest_bytes(h, "tokenizer_config.json", config.s, config.len);
-    rmb_gguf_close(&f);
-    return RMB_OK;
+    return rmb_checkpoint_text_digest(ck, &e->digest, err);
 }
 
-rmb_status rmb_encoder_open(rmb_encoder **out, const char *model, int max_length,
-                            const char *truncation, int context_length, rmb_error *err)
+rmb_status rmb_encoder_open_checkpoint(rmb_encoder **out, const rmb_checkpoint *ck,
+                                       int max_length, const char *truncation,
+                                       int context_length, rmb_error *err)
 {
     *out = NULL;
     rmb_encoder *e = calloc(1, sizeof *e);
@@ -97,13 +53,24 @@ rmb_status rmb_encoder_open(rmb_encoder **out, const char *model, int max_length
     if (st == RMB_OK)
         st = rmb_truncation_parse(truncation ? truncation : "left", &e->prompt.truncation, err);
     if (st == RMB_OK)
-        st = rmb_gguf_is_file(model) ? open_gguf(e, model, err) : open_dir(e, model, err);
+        st = open_parts(e, ck, err);
     if (st) {
         rmb_encoder_close(e);
         return st;
     }
     *out = e;
     return RMB_OK;
+}
+
+rmb_status rmb_encoder_open(rmb_encoder **out, const char *model, int max_length,
+                            const char *truncation, int context_length, rmb_error *err)
+{
+    rmb_checkpoint *ck;
+    rmb_status st = rmb_checkpoint_open(&ck, model, err);
+    if (st == RMB_OK)
+        st = rmb_encoder_open_checkpoint(out, ck, max_length, truncation, context_length, err);
+    rmb_checkpoint_close(ck);
+    return st;
 }
 
 /* One sequence, counted as truncated when max_length cut it. */

@@ -5,6 +5,7 @@
 #ifndef RMB_SCORE_ENCODE_H
 #define RMB_SCORE_ENCODE_H
 
+#include "rmb/checkpoint.h"
 #include "rmb/prompt.h"
 #include "rmb/scorer.h"
 
@@ -31,6 +32,11 @@ typedef struct rmb_encoder {
  * = "left". */
 rmb_status rmb_encoder_open(rmb_encoder **out, const char *model, int max_length,
                             const char *truncation, int context_length, rmb_error *err);
+/* The same from an open checkpoint (the model's own, so a GGUF file is
+ * mapped once); the encoder keeps nothing of ck. */
+rmb_status rmb_encoder_open_checkpoint(rmb_encoder **out, const rmb_checkpoint *ck,
+                                       int max_length, const char *truncation,
+                                       int context_length, rmb_error *err);
 void rmb_encoder_close(rmb_encoder *e);
 
 /* Encodes seqs[0..n): ids[i] (malloc'ed; NULL when item_err[i] failed) and

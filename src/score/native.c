@@ -7,8 +7,7 @@
 #include "score/encode.h"
 
 #include "common/fileio.h"
-#include "common/hashmap.h"
-#include "model/gguf.h"
+#include "rmb/checkpoint.h"
 #include "rmb/model.h"
 #include "rmb/options.h"
 
@@ -20,11 +19,11 @@
 
 typedef struct native_scorer {
     rmb_scorer base;
+    rmb_checkpoint *ckpt; /* the model's and the encoder's, opened once */
     rmb_model *model;
     rmb_encoder *enc;
     char compute[16];
     const char *kernels; /* the forced kernel set (a static name), or NULL */
-    const char *format; /* "safetensors" or "gguf" */
     size_t rows;   /* token rows the model computed (shared prefixes once) */
     size_t passes; /* passes through the weights */
 } native_scorer;
@@ -34,6 +33,7 @@ static void native_destroy(rmb_scorer *self)
     native_scorer *s = (native_scorer *)self;
     rmb_model_close(s->model);
     rmb_encoder_close(s->enc);
+    rmb_checkpoint_close(s->ckpt);
     rmb_scorer_free(self);
 }
 
@@ -117,7 +117,7 @@ static char *native_report(rmb_scorer *self)
 {
     native_scorer *s = (native_scorer *)self;
     json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "engine", "native", "format",
-                          s->format, "architecture", rmb_model_architecture(s->model), "compute",
+                          rmb_checkpoint_format(s->ckpt), "architecture", rmb_model_architecture(s->model), "compute",
                           s->compute, "threads", rmb_model_threads(s->model), "outputs",
                           rmb_model_n_outputs(s->model));
     char *text = NULL;
@@ -139,14 +139,10 @@ static const rmb_scorer_ops native_ops = {.score = native_score,
 /* Everything that changes a score: the files (weights, config, tokenizer,
  * template: all of a GGUF file's bytes), how ids are made, and the
  * arithmetic (compute, and a forced kernel set: rmb/options.h). */
-static rmb_status fingerprint(native_scorer *s, const char *model, char *out, size_t size,
-                              rmb_error *err)
+static rmb_status fingerprint(native_scorer *s, char *out, size_t size, rmb_error *err)
 {
-    static const char *const model_files[] = {".safetensors", "config.json"};
     uint64_t files;
-    rmb_status st = rmb_gguf_is_file(model)
-                        ? rmb_digest_file(RMB_FNV_OFFSET, model, NULL, &files, err)
-                        : rmb_digest_dir(RMB_FNV_OFFSET, model, model_files, 2, &files, err);
+    rmb_status st = rmb_checkpoint_model_digest(s->ckpt, &files, err);
     if (st)
         return st;
     char ids[160];
@@ -171,11 +167,13 @@ static rmb_status open_parts(native_scorer *s, const char *model,
                              const rmb_scorer_options *opt, rmb_error *err)
 {
     rmb_model_options mo = model_options(opt);
-    s->format = rmb_gguf_is_file(model) ? "gguf" : "safetensors";
-    rmb_status st = rmb_model_open(&s->model, model, &mo, err);
+    rmb_status st = rmb_checkpoint_open(&s->ckpt, model, err);
     if (st == RMB_OK)
-        st = rmb_encoder_open(&s->enc, model, opt->max_length, rmb_truncation_name(opt->truncation),
-                              rmb_model_context_length(s->model), err);
+        st = rmb_model_open_checkpoint(&s->model, s->ckpt, &mo, err);
+    if (st == RMB_OK)
+        st = rmb_encoder_open_checkpoint(&s->enc, s->ckpt, opt->max_length,
+                                         rmb_truncation_name(opt->truncation),
+                                         rmb_model_context_length(s->model), err);
     snprintf(s->compute, sizeof s->compute, "%s", rmb_compute_name(opt->compute));
     s->kernels = rmb_kernel_set_name(opt->kernels);
     return st;
@@ -203,7 +201,7 @@ rmb_status rmb_native_scorer_open(rmb_scorer **out, const char *spec, const char
     char fp[512];
     rmb_status st = open_parts(s, spec, opt, err);
     if (st == RMB_OK)
-        st = fingerprint(s, spec, fp, sizeof fp, err);
+        st = fingerprint(s, fp, sizeof fp, err);
     if (st == RMB_OK) {
         char *copy = strdup(fp);
         if (!copy)

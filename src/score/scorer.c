@@ -2,7 +2,7 @@
 #include "score/backends.h"
 
 #include "common/hashmap.h"
-#include "model/gguf.h"
+#include "rmb/checkpoint.h"
 #include "rmb/options.h"
 #include "score/remote.h"
 
@@ -66,7 +66,7 @@ static int is_directory(const char *spec)
 static int is_gguf_file(const char *spec)
 {
     size_t len = strlen(spec);
-    return len > 5 && !strcmp(spec + len - 5, ".gguf") && rmb_gguf_is_file(spec);
+    return len > 5 && !strcmp(spec + len - 5, ".gguf") && rmb_checkpoint_is_gguf(spec);
 }
 
 static rmb_status open_model_dir(rmb_scorer **out, const char *spec,

@@ -6,7 +6,6 @@
 
 #include "common/fileio.h"
 #include "text/jinja.h"
-#include "text/template_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -252,8 +251,8 @@ rmb_status rmb_chat_template_open(rmb_chat_template **out, const char *model_dir
     return st;
 }
 
-rmb_status chat_template_render_json(const rmb_chat_template *t, json_t *messages,
-                                     bool add_generation_prompt, char **text, rmb_error *err)
+rmb_status rmb_chat_template_render_json(const rmb_chat_template *t, json_t *messages,
+                                         bool add_generation_prompt, char **text, rmb_error *err)
 {
     *text = NULL;
     json_t *vars = json_object();
@@ -287,7 +286,7 @@ rmb_status rmb_chat_template_render(const rmb_chat_template *t, const rmb_messag
             return rmb_fail(err, RMB_EDATA, "message %zu: role or content is not valid UTF-8", i);
         }
     }
-    rmb_status st = chat_template_render_json(t, list, add_generation_prompt, text, err);
+    rmb_status st = rmb_chat_template_render_json(t, list, add_generation_prompt, text, err);
     json_decref(list);
     return st;
 }

@@ -401,7 +401,9 @@ static void test_weights(void)
     write_model(path, specs, 3, data);
     rmb_weights w;
     rmb_error err = {0};
-    CHECK_EQ_INT(rmb_weights_open(&w, path, &err), RMB_OK);
+    rmb_checkpoint *ck;
+    CHECK_EQ_INT(rmb_checkpoint_open(&ck, path, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_weights_open(&w, ck, &err), RMB_OK);
     CHECK_EQ_INT(w.n_files, 1);
     CHECK_EQ_INT(w.total_bytes, sizeof data);
     for (size_t i = 0, at = 0; i < 3; at += specs[i++].bytes) {
@@ -421,23 +423,26 @@ static void test_weights(void)
     CHECK_EQ_INT(rmb_weights_get(&w, "b", 2, turned, false, &t, &err), RMB_EDATA);
     CHECK_CONTAINS(err.msg, "m.gguf: tensor 'b' is missing");
     rmb_gguf_str s;
-    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "rmb.config_json", false, &s, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_gguf_get_str(w.gguf, "rmb.config_json", false, &s, &err), RMB_OK);
     CHECK(s.len == 2 && !memcmp(s.s, "{}", 2));
-    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "rmb.chat_template", true, &s, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_gguf_get_str(w.gguf, "rmb.chat_template", true, &s, &err), RMB_OK);
     CHECK(s.s == NULL);
-    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "rmb.tokenizer_json", false, &s, &err),
+    CHECK_EQ_INT(rmb_gguf_get_str(w.gguf, "rmb.tokenizer_json", false, &s, &err),
                  RMB_EUNSUPPORTED);
     CHECK_CONTAINS(err.msg, "m.gguf: rmb.tokenizer_json: missing");
     CHECK_CONTAINS(err.msg, "rmb convert");
-    CHECK_EQ_INT(rmb_gguf_get_str(&w.gguf, "general.alignment", false, &s, &err), RMB_EDATA);
+    CHECK_EQ_INT(rmb_gguf_get_str(w.gguf, "general.alignment", false, &s, &err), RMB_EDATA);
     rmb_weights_close(&w);
+    rmb_checkpoint_close(ck);
 
     static const tensor_spec q4 = {"k", RMB_GGML_Q4_0, 1, {32, 0}, 18};
     uint8_t zeros[18] = {0};
     write_model(path, &q4, 1, zeros);
-    CHECK_EQ_INT(rmb_weights_open(&w, path, &err), RMB_EUNSUPPORTED);
+    CHECK_EQ_INT(rmb_checkpoint_open(&ck, path, &err), RMB_OK);
+    CHECK_EQ_INT(rmb_weights_open(&w, ck, &err), RMB_EUNSUPPORTED);
     CHECK_CONTAINS(err.msg, "m.gguf: k: ggml type Q4_0 is not supported");
     CHECK_EQ_INT(w.n_files, 0);
+    rmb_checkpoint_close(ck);
     unlink(path);
     CHECK(rmdir(dir) == 0);
 }

@@ -43,6 +43,7 @@ static void *quantize_matrix(const rmb_tensor *t)
 }
 
 typedef struct q8_model {
+    rmb_checkpoint *ckpt;
     rmb_config cfg;
     rmb_arch_desc desc;
     rmb_weights weights;
@@ -72,7 +73,8 @@ static bool open_q8(q8_model *m, const char *dir)
     m->net = (rmb_net){.cfg = &m->cfg, .desc = &m->desc, .kern = rmb_kernels_find(NULL),
                        .chunk = 256};
     if (!arch || arch->configure(&m->desc, &m->cfg, &err) != RMB_OK ||
-        rmb_weights_open(&m->weights, dir, &err) != RMB_OK ||
+        rmb_checkpoint_open(&m->ckpt, dir, &err) != RMB_OK ||
+        rmb_weights_open(&m->weights, m->ckpt, &err) != RMB_OK ||
         rmb_net_bind(&m->net, &m->weights, &err) != RMB_OK ||
         rmb_pool_create(&m->net.pool, 2, &err) != RMB_OK) {
         fprintf(stderr, "%s: %s\n", dir, err.msg);
@@ -111,6 +113,7 @@ static void close_q8(q8_model *m)
     if (m->net.layers)
         rmb_net_unbind(&m->net);
     rmb_weights_close(&m->weights);
+    rmb_checkpoint_close(m->ckpt);
     rmb_arch_desc_free(&m->desc);
     rmb_config_free(&m->cfg);
 }
