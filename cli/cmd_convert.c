@@ -6,7 +6,7 @@
 #include "common/fileio.h"
 #include "model/config.h"
 #include "model/gguf.h"
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 #include "model/weights.h"
 
 #include <getopt.h>

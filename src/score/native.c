@@ -157,9 +157,11 @@ static rmb_status fingerprint(native_scorer *s, const char *model, char *out, si
 static rmb_status open_parts(native_scorer *s, const char *model,
                              const rmb_scorer_options *opt, rmb_error *err)
 {
-    rmb_model_options mo = {.threads = opt->threads, .compute = opt->compute};
+    rmb_model_options mo = {.threads = opt->threads};
     s->format = rmb_gguf_is_file(model) ? "gguf" : "safetensors";
-    rmb_status st = rmb_model_open(&s->model, model, &mo, err);
+    rmb_status st = rmb_compute_parse(opt->compute, &mo.compute, err);
+    if (st == RMB_OK)
+        st = rmb_model_open(&s->model, model, &mo, err);
     if (st == RMB_OK)
         st = rmb_encoder_open(&s->enc, model, opt->max_length, opt->truncation,
                               rmb_model_context_length(s->model), err);
