@@ -19,7 +19,7 @@
  *       the scores (float32) to SCORES; wall time, plan counts, peak RSS
  * The ids file: int32 conversations; per conversation int32 items; per item
  * int32 answers (the first preferred); per answer int32 length and the ids. */
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 #include "rmb/dataset.h"
 #include "rmb/model.h"
 #include "rmb/prompt.h"
@@ -64,13 +64,13 @@ static int die(const char *what, const rmb_error *err)
 static int prefill(int argc, char **argv)
 {
     rmb_model_options opt = {.threads = atoi(argv[2]),
-                             .kernels = argc > 5 && strcmp(argv[5], "-") ? argv[5] : NULL,
-                             .compute = argc > 6 ? argv[6] : NULL};
+                             .kernels = argc > 5 && strcmp(argv[5], "-") ? argv[5] : NULL};
     size_t n = (size_t)atol(argv[3]);
     int reps = atoi(argv[4]);
     rmb_model *m;
     rmb_error err;
-    if (rmb_model_open(&m, argv[1], &opt, &err) != RMB_OK)
+    if (rmb_compute_parse(argc > 6 ? argv[6] : NULL, &opt.compute, &err) != RMB_OK ||
+        rmb_model_open(&m, argv[1], &opt, &err) != RMB_OK)
         return die(argv[1], &err);
     int32_t *ids = malloc(n * sizeof *ids);
     for (size_t i = 0; i < n; i++)
@@ -413,13 +413,14 @@ static bool read_ids(const char *path, seqs *s)
 
 static int slice(char **argv)
 {
-    rmb_model_options opt = {.threads = atoi(argv[3]), .compute = argv[4]};
+    rmb_model_options opt = {.threads = atoi(argv[3])};
     rmb_model *m;
     rmb_error err;
     seqs s;
     if (!read_ids(argv[5], &s))
         return die(argv[5], NULL);
-    if (rmb_model_open(&m, argv[2], &opt, &err) != RMB_OK)
+    if (rmb_compute_parse(argv[4], &opt.compute, &err) != RMB_OK ||
+        rmb_model_open(&m, argv[2], &opt, &err) != RMB_OK)
         return die(argv[2], &err);
     bool naive = !strcmp(argv[7], "naive");
     size_t no = (size_t)rmb_model_n_outputs(m), tokens = 0, rows = 0, passes = 0;

@@ -19,30 +19,44 @@ extern "C" {
 
 typedef struct rmb_model rmb_model;
 
-/* How the projections compute (rmb_model_options.compute). */
+/* How the projections compute (rmb_model_options.compute).  The fast
+ * paths are never the default; scores move slightly under them. */
 typedef enum rmb_compute {
-    RMB_COMPUTE_EXACT = 0, /* fp32 activations and accumulation */
-    RMB_COMPUTE_BF16,      /* activations rounded to bf16, products summed in fp32 */
-    RMB_COMPUTE_INT8,      /* Q8_0 weights times int8 activations */
+    /* fp32 activations and accumulation, bf16/f16 weights widened exactly */
+    RMB_COMPUTE_EXACT = 0,
+    /* the projections' inputs rounded to bf16, products summed in fp32
+     * (AVX512-BF16 where the CPU has it, else a slow reference) */
+    RMB_COMPUTE_BF16,
+    /* Q8_0 weights times activations quantized like them (per token,
+     * blocks of 32: int8 and an fp32 scale), int32 block sums scaled in fp32
+     * (AVX512-VNNI where the CPU has it, else a slow reference); other
+     * tensors exact.  rmb_model_open fails (RMB_EUSAGE) when no layer
+     * matrix is Q8_0 */
+    RMB_COMPUTE_INT8,
 } rmb_compute;
+
+/* "exact", "bf16", "int8"; NULL for a value outside the enum. */
+const char *rmb_compute_name(rmb_compute c);
+/* The compute mode called name (NULL: exact); fails (RMB_EUSAGE) naming
+ * name and the choices otherwise. */
+rmb_status rmb_compute_parse(const char *name, rmb_compute *out, rmb_error *err);
 
 /* Zero-initialised means defaults. */
 typedef struct rmb_model_options {
     int threads;         /* worker threads including the caller; 0 = one per CPU */
-    const char *compute; /* "exact" (default, NULL): fp32 activations and accumulation;
-                          * "bf16": the projections' inputs rounded to bf16, products
-                          * summed in fp32 (AVX512-BF16 where the CPU has it, else a
-                          * slow reference); faster, scores differ slightly;
-                          * "int8": Q8_0 weights times activations quantized like
-                          * them (per token, blocks of 32: int8 and an fp32 scale),
-                          * int32 block sums scaled in fp32 (AVX512-VNNI where the
-                          * CPU has it, else a slow reference); other tensors exact.
-                          * Fails (RMB_EUSAGE) when no layer matrix is Q8_0 */
-    const char *kernels; /* "scalar", "avx2", "avx512"; NULL = the best this CPU runs */
+    rmb_compute compute; /* RMB_COMPUTE_EXACT by default; a value outside the enum fails
+                          * (RMB_EUSAGE) */
+    const char *kernels; /* "scalar", "avx2", "avx512" (rmb_model_kernel_set); NULL = the
+                          * best this CPU runs; another fails (RMB_EUNSUPPORTED) */
     int chunk_tokens;    /* tokens per pass through the weights; 0 = 256 */
     const char *device;  /* the compute backend: "cpu" (default, NULL); "cuda[:N]" where
-                          * built with CUDA; anything else fails (RMB_EUNSUPPORTED) */
+                          * built with CUDA; anything else fails (RMB_EUNSUPPORTED, naming
+                          * the backends the build has) */
 } rmb_model_options;
+
+/* The kernel sets this CPU runs, best first (i = 0: the default), the last
+ * "scalar"; NULL for i past the last. */
+const char *rmb_model_kernel_set(size_t i);
 
 /* Opens the checkpoint in model, a directory or a GGUF file written by
  * rmb convert (its rmb.config_json replaces config.json; F32, F16, BF16 and
@@ -67,6 +81,8 @@ int rmb_model_n_outputs(const rmb_model *m);
 int rmb_model_context_length(const rmb_model *m);
 /* The pad token id from config.json, or -1. */
 int rmb_model_pad_token_id(const rmb_model *m);
+/* The backend it runs on, as opened ("cpu"), for reports. */
+const char *rmb_model_device(const rmb_model *m);
 /* The kernel set in use ("avx512", ...) and the number of threads. */
 const char *rmb_model_kernels(const rmb_model *m);
 int rmb_model_threads(const rmb_model *m);

@@ -97,8 +97,8 @@ struct json_t *rmb_options_summary_json(const rmb_scorer_options *o);
 rmb_status rmb_options_from_json(const struct json_t *json, const char *where,
                                  rmb_scorer_options *o, rmb_error *err);
 
-/* The names rmb_compute and rmb_kernel_set values have in the table. */
-const char *rmb_compute_name(rmb_compute c);
+/* The name an rmb_kernel_set value has in the table (rmb_compute_name, in
+ * rmb/model.h, names the compute modes). */
 const char *rmb_kernel_set_name(rmb_kernel_set k); /* NULL for RMB_KERNELS_AUTO */
 
 #ifdef __cplusplus

@@ -1,7 +1,8 @@
 /* What distinguishes one decoder architecture from another, as data: each
- * arch_*.c fills an rmb_arch_desc from config.json, and forward.c runs any
- * description.  Adding an architecture is a new small file and one line in
- * model.c's table, not a new branch in the forward pass. */
+ * arch_*.c fills an rmb_arch_desc from config.json, and every backend runs
+ * any description (model/cpu/forward.c on the CPU).  Adding an
+ * architecture is a new small file and one line in model.c's table, not a
+ * new branch in the forward pass. */
 #ifndef RMB_MODEL_ARCH_H
 #define RMB_MODEL_ARCH_H
 
@@ -16,7 +17,7 @@ typedef enum rmb_act { RMB_ACT_SILU, RMB_ACT_GELU_TANH } rmb_act;
 /* Tensor names.  Per-layer names are printf formats with one %d (the layer)
  * and no suffix: ".weight" / ".bias" are appended.  NULL: not used. */
 typedef struct rmb_tensor_names {
-    const char *embed, *final_norm, *head;
+    const char *embed, *final_norm, *head, *lm_head;
     const char *q, *k, *v, *o, *gate, *up, *down;
     const char *attn_norm, *mlp_norm, *post_attn_norm, *post_mlp_norm, *q_norm, *k_norm;
 } rmb_tensor_names;
@@ -26,20 +27,31 @@ extern const rmb_tensor_names rmb_hf_llama_names;
 
 struct rmb_net;
 struct rmb_weights;
+struct rmb_kernels;
 
-/* A head other than the classification layer on the last token.  bind
- * reads its tensors (owning them in net->head_state) and sets
- * net->n_labels; run gets the final residual stream x (n x hidden, before
- * the final norm) of the whole sequence with its ids. */
+/* The most hidden rows a head reads per sequence. */
+#define RMB_HEAD_MAX_ROWS 2
+
+/* What turns the network's hidden states into a sequence's outputs, on the
+ * host (the classifier on the last token, net.c, unless the description
+ * names another).  bind reads its tensors (a custom head owns them in
+ * net->head_state) and sets net->n_labels.  rows names the positions of
+ * the sequence ids[0..n) whose hidden rows run reads, in the order run
+ * gets them (*count <= RMB_HEAD_MAX_ROWS), or fails for that sequence
+ * alone.  run computes net->n_labels outputs from those rows (each hidden
+ * floats: the residual stream before the final norm), with the host's
+ * kernel set (the products' order makes the scores). */
 typedef struct rmb_head_ops {
     rmb_status (*bind)(struct rmb_net *net, const struct rmb_weights *w, rmb_error *err);
-    rmb_status (*run)(const struct rmb_net *net, const float *x, const int32_t *ids, size_t n,
-                      float *out, rmb_error *err);
+    rmb_status (*rows)(const struct rmb_net *net, const int32_t *ids, size_t n, size_t *pos,
+                       size_t *count, rmb_error *err);
+    rmb_status (*run)(const struct rmb_net *net, const struct rmb_kernels *host,
+                      const float *rows, float *out, rmb_error *err);
     void (*unbind)(struct rmb_net *net);
 } rmb_head_ops;
 
 typedef struct rmb_arch_desc {
-    const rmb_head_ops *head_ops; /* NULL: names.head on the last non-pad token */
+    const rmb_head_ops *head_ops; /* NULL: the classifier names.head on the last non-pad token */
     rmb_tensor_names names;
     bool norm_plus_one; /* norm weights are stored as w - 1 (Gemma) */
     bool qk_norm;       /* RMSNorm over each q and k head before RoPE (Qwen3) */

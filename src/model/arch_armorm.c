@@ -9,7 +9,8 @@
  * assistant<|end_header_id|>\n\n" (Llama-3 ids) starts; the MLP has
  * gating_n_hidden ReLU layers of gating_hidden_dim.  Outputs: the score,
  * then the num_objectives rewards. */
-#include "model/forward.h"
+#include "model/cpu/kernels.h"
+#include "model/net.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,6 +66,8 @@ static rmb_status read_config(armorm_head *h, const rmb_config *cfg, int *hidden
 static void armorm_unbind(rmb_net *net)
 {
     armorm_head *h = net->head_state;
+    if (!h) /* the binding failed before the head's */
+        return;
     free(h->regression);
     free(h->transform);
     for (int i = 0; i < MAX_GATING_LAYERS; i++)
@@ -117,7 +120,7 @@ static long find_gating_token(const int32_t *ids, size_t n)
 
 /* The gating MLP on one normed hidden state; gate receives the objectives'
  * weights.  buf holds two layers' outputs. */
-static void gating(const rmb_net *net, const armorm_head *h, const float *x, float *buf,
+static void gating(const rmb_kernels *host, const armorm_head *h, const float *x, float *buf,
                    float *gate)
 {
     const float *in = x;
@@ -125,7 +128,7 @@ static void gating(const rmb_net *net, const armorm_head *h, const float *x, flo
     for (int l = 0; l < h->n_layers; l++) {
         float *out = l + 1 < h->n_layers ? buf + (l % 2) * (size_t)h->out[0] : gate;
         for (int j = 0; j < h->out[l]; j++) {
-            float v = net->kern->dot(h->w[l] + (size_t)j * h->in[l], in, (size_t)h->in[l]) +
+            float v = host->dot(h->w[l] + (size_t)j * h->in[l], in, (size_t)h->in[l]) +
                       h->b[l][j];
             out[j] = l + 1 < h->n_layers && v < 0 ? 0 : v;
         }
@@ -141,11 +144,11 @@ static void gating(const rmb_net *net, const armorm_head *h, const float *x, flo
         gate[j] = gate[j] / sum * h->logit_scale;
 }
 
-static rmb_status armorm_run(const rmb_net *net, const float *x, const int32_t *ids, size_t n,
-                             float *out, rmb_error *err)
+/* The rows the head reads: the last token's (before the first pad) for
+ * the rewards, then the gating token's. */
+static rmb_status armorm_rows(const rmb_net *net, const int32_t *ids, size_t n, size_t *pos,
+                              size_t *count, rmb_error *err)
 {
-    const armorm_head *h = net->head_state;
-    size_t hid = (size_t)net->cfg->hidden, k = (size_t)h->objectives;
     long g = find_gating_token(ids, n);
     if (g < 0)
         return rmb_fail(err, RMB_EDATA, "ArmoRM: the sequence has no <|eot_id|><|start_header_id|>"
@@ -156,15 +159,26 @@ static rmb_status armorm_run(const rmb_net *net, const float *x, const int32_t *
             last = i ? i - 1 : n - 1;
             break;
         }
+    pos[0] = last;
+    pos[1] = (size_t)g;
+    *count = 2;
+    return RMB_OK;
+}
+
+static rmb_status armorm_run(const rmb_net *net, const rmb_kernels *host, const float *rows,
+                             float *out, rmb_error *err)
+{
+    const armorm_head *h = net->head_state;
+    size_t hid = (size_t)net->cfg->hidden, k = (size_t)h->objectives;
     float *norm = malloc((2 * hid + 2 * (size_t)h->out[0] + 2 * k) * sizeof *norm);
     if (!norm)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     float *buf = norm + hid, *gate = buf + 2 * (size_t)h->out[0], *rewards = gate + k;
-    rmb_net_final_norm(net, x + last * hid, norm);
+    rmb_net_final_norm(net, rows, norm);
     for (size_t j = 0; j < k; j++)
-        rewards[j] = net->kern->dot(h->regression + j * hid, norm, hid);
-    rmb_net_final_norm(net, x + (size_t)g * hid, norm);
-    gating(net, h, norm, buf, gate);
+        rewards[j] = host->dot(h->regression + j * hid, norm, hid);
+    rmb_net_final_norm(net, rows + hid, norm);
+    gating(host, h, norm, buf, gate);
     float score = 0;
     for (size_t j = 0; j < k; j++) {
         float adjusted = 0;
@@ -178,7 +192,12 @@ static rmb_status armorm_run(const rmb_net *net, const float *x, const int32_t *
     return RMB_OK;
 }
 
-static const rmb_head_ops armorm_ops = {armorm_bind, armorm_run, armorm_unbind};
+static const rmb_head_ops armorm_ops = {
+    .bind = armorm_bind,
+    .rows = armorm_rows,
+    .run = armorm_run,
+    .unbind = armorm_unbind,
+};
 
 static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *err)
 {

@@ -14,6 +14,7 @@ static rmb_status configure(rmb_arch_desc *d, const rmb_config *cfg, rmb_error *
         .embed = "model.tok_embeddings",
         .final_norm = "model.norm",
         .head = "v_head",
+        .lm_head = "output",
         .q = "model.layers.%d.attention.wqkv",
         .o = "model.layers.%d.attention.wo",
         .gate = "model.layers.%d.feed_forward.w1",

@@ -10,6 +10,7 @@ const rmb_tensor_names rmb_hf_llama_names = {
     .embed = "model.embed_tokens",
     .final_norm = "model.norm",
     .head = "score",
+    .lm_head = "lm_head",
     .q = "model.layers.%d.self_attn.q_proj",
     .k = "model.layers.%d.self_attn.k_proj",
     .v = "model.layers.%d.self_attn.v_proj",

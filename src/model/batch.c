@@ -1,6 +1,8 @@
 /* The batch planner: groups, shared prefixes, duplicates, packs. */
 #include "model/batch.h"
 
+#include "model/cpu/kernels.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +73,7 @@ static bool add_span(pack *pk, const rmb_seq *s, size_t from, size_t prefix, siz
 }
 
 typedef struct planner {
-    const rmb_net *net;
-    rmb_scratch **scratch;
+    const rmb_engine *eng;
     const rmb_seq *seq;
     size_t budget, n_out;
     float *scores;
@@ -81,6 +82,51 @@ typedef struct planner {
     pack pk;
 } planner;
 
+/* ---- through the backend ---- */
+
+/* The pack row of position pos of span sp's sequence. */
+static size_t pack_row(const rmb_span *sp, size_t pos)
+{
+    return pos < sp->plen ? sp->prefix + pos : sp->start + (pos - sp->plen);
+}
+
+/* The head's rows of every scored span of the run pack, fetched from the
+ * backend in one call, then each span's head on them; a span whose head
+ * refuses its sequence fails alone (item_err). */
+static rmb_status read_heads(planner *p, const rmb_pack *run, rmb_error *err)
+{
+    const rmb_net *net = p->eng->net;
+    const rmb_head_ops *head = rmb_net_head_ops(net);
+    size_t hid = (size_t)net->cfg->hidden, n_rows = 0;
+    size_t *rows = malloc(run->n_spans * RMB_HEAD_MAX_ROWS * sizeof *rows);
+    size_t *first = malloc((run->n_spans + 1) * sizeof *first); /* each span's rows */
+    float *hidden = NULL;
+    rmb_status st = rows && first ? RMB_OK : rmb_fail(err, RMB_ENOMEM, "out of memory");
+    for (size_t i = 0; st == RMB_OK && i < run->n_spans; i++) {
+        const rmb_span *sp = &run->spans[i];
+        size_t s = p->pk.seq_of[i], pos[RMB_HEAD_MAX_ROWS], k = 0;
+        first[i] = n_rows;
+        if (s == NONE ||
+            head->rows(net, p->seq[s].ids, sp->plen + sp->len, pos, &k, &p->item_err[s]) != RMB_OK)
+            continue;
+        for (size_t j = 0; j < k; j++)
+            rows[n_rows++] = pack_row(sp, pos[j]);
+    }
+    first[run->n_spans] = n_rows;
+    if (st == RMB_OK && !(hidden = malloc((n_rows ? n_rows : 1) * hid * sizeof *hidden)))
+        st = rmb_fail(err, RMB_ENOMEM, "out of memory");
+    if (st == RMB_OK)
+        st = p->eng->backend->ops->hidden(p->eng->backend, rows, n_rows, hidden, err);
+    for (size_t i = 0; st == RMB_OK && i < run->n_spans; i++) {
+        size_t s = p->pk.seq_of[i];
+        if (first[i + 1] > first[i])
+            head->run(net, p->eng->host, hidden + first[i] * hid, p->scores + s * p->n_out,
+                      &p->item_err[s]);
+    }
+    free(rows), free(first), free(hidden);
+    return st;
+}
+
 /* Runs the pack and reads every scored span's head. */
 static rmb_status flush(planner *p, rmb_error *err)
 {
@@ -88,13 +134,10 @@ static rmb_status flush(planner *p, rmb_error *err)
     if (!pk->rows)
         return RMB_OK;
     rmb_pack run = {pk->ids, pk->rows, pk->spans, pk->n_spans, pk->span_of};
-    rmb_status st = rmb_net_run(p->net, p->scratch, &run, err);
-    for (size_t i = 0; st == RMB_OK && i < pk->n_spans; i++) {
-        size_t s = pk->seq_of[i];
-        if (s != NONE)
-            rmb_net_head(p->net, *p->scratch, &run, i, p->seq[s].ids, p->scores + s * p->n_out,
-                         &p->item_err[s]);
-    }
+    rmb_backend *be = p->eng->backend;
+    rmb_status st = be->ops->run(be, &run, err);
+    if (st == RMB_OK)
+        st = read_heads(p, &run, err);
     p->stats.rows += pk->rows;
     p->stats.passes++;
     pk->rows = pk->n_spans = 0;
@@ -174,12 +217,12 @@ static rmb_status plan(planner *p, const size_t *v, size_t nv, size_t *dup, size
     return flush(p, err);
 }
 
-rmb_status rmb_batch_score(const rmb_net *net, rmb_scratch **scratch, const rmb_seq *seq,
-                           size_t count, size_t budget, float *scores, rmb_error *item_err,
+rmb_status rmb_batch_score(const rmb_engine *eng, const rmb_seq *seq, size_t count,
+                           size_t budget, float *scores, rmb_error *item_err,
                            rmb_batch_stats *stats, rmb_error *err)
 {
-    planner p = {net, scratch, seq, budget, (size_t)net->n_labels, scores, item_err, {0, 0, 0},
-                 {0}};
+    const rmb_net *net = eng->net;
+    planner p = {eng, seq, budget, (size_t)net->n_labels, scores, item_err, {0, 0, 0}, {0}};
     size_t *v = malloc((3 * count + 1) * sizeof *v), nv = 0;
     if (!v)
         return rmb_fail(err, RMB_ENOMEM, "out of memory");

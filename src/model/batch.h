@@ -5,7 +5,7 @@
 #ifndef RMB_MODEL_BATCH_H
 #define RMB_MODEL_BATCH_H
 
-#include "model/forward.h"
+#include "model/backend.h"
 
 /* A sequence as the network sees it: ids[0..n) then, when extra >= 0, the
  * token extra (InternLM2's reward token). */
@@ -20,12 +20,20 @@ typedef struct rmb_batch_stats {
     size_t tokens, rows, passes;
 } rmb_batch_stats;
 
+/* What scores a batch: the network, the backend that runs its layers and
+ * the host's kernel set, which its head computes with. */
+typedef struct rmb_engine {
+    const rmb_net *net;
+    rmb_backend *backend;
+    const struct rmb_kernels *host;
+} rmb_engine;
+
 /* Scores seq[0..count): n_labels outputs each to scores, and item_err[i]
  * per sequence (an invalid one fails alone).  budget: most rows per pass,
- * unless one sequence is longer.  Fails as a whole only for lack of memory.
- * stats may be NULL. */
-rmb_status rmb_batch_score(const rmb_net *net, rmb_scratch **scratch, const rmb_seq *seq,
-                           size_t count, size_t budget, float *scores, rmb_error *item_err,
+ * unless one sequence is longer.  Fails as a whole only for lack of memory
+ * (or when the backend fails).  stats may be NULL. */
+rmb_status rmb_batch_score(const rmb_engine *eng, const rmb_seq *seq, size_t count,
+                           size_t budget, float *scores, rmb_error *item_err,
                            rmb_batch_stats *stats, rmb_error *err);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include "common/fileio.h"
 #include "model/arch.h"
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 #include "model/weights.h"
 
 #include <stddef.h>

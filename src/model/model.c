@@ -1,7 +1,9 @@
-/* rmb_model: from a checkpoint directory or GGUF file to a bound network. */
+/* rmb_model: from a checkpoint directory or GGUF file to a bound network
+ * and the backend that runs it. */
 #include "rmb/model.h"
 
 #include "model/batch.h"
+#include "model/cpu/kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,21 +15,25 @@ static const rmb_arch *const archs[] = {
     &rmb_arch_qwen3, &rmb_arch_gemma2, &rmb_arch_internlm2, &rmb_arch_armorm,
 };
 
+/* Every compute backend this build has, by rmb_model_options.device's
+ * name (before any ":unit"); the first is the default.  A CUDA backend
+ * ("cuda[:N]") goes here, where the build has one. */
+static const rmb_backend_ops *const backends[] = {
+    &rmb_backend_cpu,
+};
+
 struct rmb_model {
     rmb_checkpoint *own_ckpt; /* opened by rmb_model_open (NULL when the caller's) */
     rmb_config cfg;
     rmb_weights weights;
     rmb_arch_desc desc;
     rmb_net net;
-    rmb_scratch *scratch;
+    rmb_engine eng;        /* net, its backend, the host's kernel set */
+    char device[64];       /* the backend's name and unit, as opened */
     size_t budget;         /* rows per pass */
     size_t default_budget;
     rmb_batch_stats stats; /* of the last batch */
 };
-
-/* Pass rows are bounded by this much residual stream, K/V and rotary
- * tables. */
-#define PASS_BYTES ((size_t)256 << 20)
 
 const rmb_arch *rmb_arch_find(const char *name)
 {
@@ -51,20 +57,35 @@ static rmb_status find_arch(const rmb_config *cfg, const rmb_arch **out, rmb_err
                     cfg->architecture, list);
 }
 
+/* The backend device names ("name" or "name:unit"), and its unit. */
+static rmb_status find_backend(const char *device, const rmb_backend_ops **out,
+                               const char **unit, rmb_error *err)
+{
+    char list[256] = "";
+    size_t len = device ? strcspn(device, ":") : 0;
+    *unit = device && device[len] ? device + len + 1 : NULL;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        if (!device || (strlen(backends[i]->name) == len && !strncmp(backends[i]->name, device, len))) {
+            *out = backends[i];
+            if (backends[i]->version != RMB_BACKEND_VERSION)
+                return rmb_fail(err, RMB_EUNSUPPORTED, "device '%s': backend version %d, expected %d",
+                                backends[i]->name, backends[i]->version, RMB_BACKEND_VERSION);
+            return RMB_OK;
+        }
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, backends[i]->name, sizeof list - strlen(list) - 1);
+    }
+    return rmb_fail(err, RMB_EUNSUPPORTED, "device '%s': not in this build (it has: %s)", device,
+                    list);
+}
+
 static rmb_status check_options(const rmb_model_options *opt, rmb_error *err)
 {
-    if (opt->compute && strcmp(opt->compute, "exact") && strcmp(opt->compute, "bf16") &&
-        strcmp(opt->compute, "int8"))
-        return rmb_fail(err, RMB_EUSAGE, "compute '%s': expected 'exact', 'bf16' or 'int8'",
-                        opt->compute);
+    if (!rmb_compute_name(opt->compute))
+        return rmb_fail(err, RMB_EUSAGE, "compute %d: expected 'exact', 'bf16' or 'int8'",
+                        (int)opt->compute);
     if (opt->threads < 0 || opt->chunk_tokens < 0)
         return rmb_fail(err, RMB_EUSAGE, "threads and chunk_tokens must not be negative");
-    if (opt->device && strcmp(opt->device, "cpu"))
-        return rmb_fail(err, RMB_EUNSUPPORTED, "device '%s': this build has only the 'cpu' backend",
-                        opt->device);
-    if (!rmb_kernels_find(opt->kernels))
-        return rmb_fail(err, RMB_EUNSUPPORTED, "kernels '%s': unknown or not supported by this CPU",
-                        opt->kernels);
     return RMB_OK;
 }
 
@@ -82,6 +103,30 @@ static bool has_q8_0(const rmb_net *net)
     return false;
 }
 
+/* The backend the options name, on the bound network; the heads compute
+ * on the host with the kernel set the options name (the CPU backend's
+ * own), else the best this CPU runs. */
+static rmb_status open_backend(rmb_model *m, const rmb_model_options *opt, rmb_error *err)
+{
+    const rmb_backend_ops *ops;
+    const char *unit;
+    rmb_status st = find_backend(opt->device, &ops, &unit, err);
+    rmb_backend_options bo = {.threads = opt->threads, .kernels = opt->kernels,
+                              .compute = opt->compute, .chunk_tokens = (size_t)opt->chunk_tokens,
+                              .unit = unit};
+    if (st == RMB_OK)
+        st = ops->open(&m->eng.backend, &m->net, &m->weights, &bo, err);
+    if (st != RMB_OK)
+        return st;
+    snprintf(m->device, sizeof m->device, "%s%s%s", ops->name, unit ? ":" : "", unit ? unit : "");
+    m->eng.net = &m->net;
+    m->eng.host = rmb_kernels_find(opt->kernels);
+    if (!m->eng.host)
+        m->eng.host = rmb_kernels_find(NULL);
+    m->default_budget = m->budget = ops->pass_rows(m->eng.backend);
+    return RMB_OK;
+}
+
 static rmb_status load(rmb_model *m, const rmb_checkpoint *ck, const rmb_model_options *opt,
                        rmb_error *err)
 {
@@ -93,22 +138,14 @@ static rmb_status load(rmb_model *m, const rmb_checkpoint *ck, const rmb_model_o
         return st;
     m->net.cfg = &m->cfg;
     m->net.desc = &m->desc;
-    m->net.kern = rmb_kernels_find(opt->kernels);
-    m->net.chunk = opt->chunk_tokens ? (size_t)opt->chunk_tokens : 256;
-    m->net.bf16 = opt->compute && !strcmp(opt->compute, "bf16");
-    m->net.int8 = opt->compute && !strcmp(opt->compute, "int8");
     if ((st = rmb_net_bind(&m->net, &m->weights, err)))
         return st;
-    if (m->net.int8 && !has_q8_0(&m->net))
+    if (opt->compute == RMB_COMPUTE_INT8 && !has_q8_0(&m->net))
         return rmb_fail(err, RMB_EUSAGE,
                         "%s: compute 'int8' needs Q8_0 weights (a GGUF written by rmb convert "
                         "--type q8_0)",
                         rmb_checkpoint_path(ck));
-    size_t row = ((size_t)m->cfg.hidden + 2 * (size_t)m->cfg.n_kv_heads * m->cfg.head_dim +
-                  (size_t)m->cfg.head_dim) * 4;
-    m->default_budget = PASS_BYTES / row > m->net.chunk ? PASS_BYTES / row : m->net.chunk;
-    m->budget = m->default_budget;
-    return rmb_pool_create(&m->net.pool, opt->threads, err);
+    return open_backend(m, opt, err);
 }
 
 rmb_status rmb_model_open_checkpoint(rmb_model **out, const rmb_checkpoint *ck,
@@ -148,8 +185,8 @@ void rmb_model_close(rmb_model *m)
 {
     if (!m)
         return;
-    rmb_pool_destroy(m->net.pool);
-    rmb_scratch_free(m->scratch);
+    if (m->eng.backend)
+        m->eng.backend->ops->close(m->eng.backend);
     if (m->net.cfg)
         rmb_net_unbind(&m->net);
     rmb_weights_close(&m->weights);
@@ -179,14 +216,54 @@ int rmb_model_pad_token_id(const rmb_model *m)
     return m->cfg.pad_token_id;
 }
 
+const char *rmb_model_device(const rmb_model *m)
+{
+    return m->device;
+}
+
 const char *rmb_model_kernels(const rmb_model *m)
 {
-    return m->net.kern->name;
+    rmb_backend_info info;
+    m->eng.backend->ops->info(m->eng.backend, &info);
+    return info.kernels;
 }
 
 int rmb_model_threads(const rmb_model *m)
 {
-    return rmb_pool_threads(m->net.pool);
+    rmb_backend_info info;
+    m->eng.backend->ops->info(m->eng.backend, &info);
+    return info.threads;
+}
+
+const char *rmb_model_kernel_set(size_t i)
+{
+    size_t n;
+    const rmb_kernels *const *sets = rmb_kernels_available(&n);
+    return i < n ? sets[i]->name : NULL;
+}
+
+static const char *const compute_names[] = {
+    [RMB_COMPUTE_EXACT] = "exact",
+    [RMB_COMPUTE_BF16] = "bf16",
+    [RMB_COMPUTE_INT8] = "int8",
+};
+
+const char *rmb_compute_name(rmb_compute c)
+{
+    return (unsigned)c < sizeof compute_names / sizeof compute_names[0] ? compute_names[c] : NULL;
+}
+
+rmb_status rmb_compute_parse(const char *name, rmb_compute *out, rmb_error *err)
+{
+    *out = RMB_COMPUTE_EXACT;
+    for (size_t i = 0; name && i < sizeof compute_names / sizeof compute_names[0]; i++)
+        if (!strcmp(name, compute_names[i])) {
+            *out = (rmb_compute)i;
+            return RMB_OK;
+        }
+    return name ? rmb_fail(err, RMB_EUSAGE, "compute '%s': expected 'exact', 'bf16' or 'int8'",
+                           name)
+                : RMB_OK;
 }
 
 size_t rmb_model_weight_bytes(const rmb_model *m)
@@ -231,8 +308,8 @@ rmb_status rmb_model_score_batch(rmb_model *m, const int32_t *const *ids, const 
         return rmb_fail(err, RMB_ENOMEM, "out of memory");
     for (size_t i = 0; i < count; i++)
         seq[i] = effective(m, ids[i], n[i]);
-    rmb_status st = rmb_batch_score(&m->net, &m->scratch, seq, count, m->budget, scores,
-                                    item_err, &m->stats, err);
+    rmb_status st =
+        rmb_batch_score(&m->eng, seq, count, m->budget, scores, item_err, &m->stats, err);
     free(seq);
     return st;
 }

@@ -2,7 +2,7 @@
 #include "model/weights.h"
 
 #include "common/fileio.h"
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -157,7 +157,7 @@ static rmb_status fingerprint(native_scorer *s, char *out, size_t size, rmb_erro
 static rmb_model_options model_options(const rmb_scorer_options *opt)
 {
     return (rmb_model_options){.threads = opt->threads,
-                               .compute = rmb_compute_name(opt->compute),
+                               .compute = opt->compute,
                                .kernels = rmb_kernel_set_name(opt->kernels),
                                .chunk_tokens = opt->chunk_tokens,
                                .device = opt->device};

@@ -1,7 +1,7 @@
 /* The option table (rmb/options.h) and the loops over it. */
 #include "rmb/options.h"
 
-#include "model/kernels.h"
+#include "rmb/model.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -20,7 +20,10 @@ static rmb_status check_kernels(const rmb_option *opt, const rmb_scorer_options 
                                 rmb_error *err)
 {
     const char *name = rmb_kernel_set_name(o->kernels);
-    if (!name || rmb_kernels_find(name))
+    for (size_t i = 0; name && rmb_model_kernel_set(i); i++)
+        if (!strcmp(rmb_model_kernel_set(i), name))
+            return RMB_OK;
+    if (!name)
         return RMB_OK;
     return rmb_fail(err, RMB_EUSAGE, "--%s %s: this CPU does not run the %s kernels", opt->flag,
                     name, name);
@@ -310,11 +313,6 @@ rmb_status rmb_options_from_json(const json_t *json, const char *where, rmb_scor
             return st;
     }
     return RMB_OK;
-}
-
-const char *rmb_compute_name(rmb_compute c)
-{
-    return c >= 0 && c < RMB_COMPUTE_INT8 + 1 ? compute_names[c] : NULL;
 }
 
 const char *rmb_kernel_set_name(rmb_kernel_set k)

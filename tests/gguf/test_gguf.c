@@ -5,7 +5,7 @@
  * engine's weights read from a GGUF file; Q4_K and Q6_K blocks decoded on
  * hand-worked values. */
 #include "model/gguf.h"
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 #include "model/weights.h"
 #include "test.h"
 

@@ -56,10 +56,11 @@ static int check_setup(json_t *model, const batch *b, const setup *su)
 {
     const char *dir = json_string_value(json_object_get(model, "dir"));
     rmb_model_options opt = {.threads = su->threads, .kernels = su->kernels,
-                             .chunk_tokens = su->chunk, .compute = su->compute};
+                             .chunk_tokens = su->chunk};
     rmb_model *m;
     rmb_error err;
-    if (rmb_model_open(&m, dir, &opt, &err) != RMB_OK)
+    if (rmb_compute_parse(su->compute, &opt.compute, &err) != RMB_OK ||
+        rmb_model_open(&m, dir, &opt, &err) != RMB_OK)
         return 0; /* this CPU lacks the set */
     rmb_model_set_pass_tokens(m, (size_t)su->pass);
     size_t no = (size_t)rmb_model_n_outputs(m), cases = b->count - 2;

@@ -7,6 +7,7 @@
  * and against PyTorch's scores on the original weights. */
 #include "cases.h"
 #include "model/batch.h"
+#include "model/cpu/kernels.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -48,6 +49,7 @@ typedef struct q8_model {
     rmb_arch_desc desc;
     rmb_weights weights;
     rmb_net net;
+    rmb_backend *exact, *int8; /* CPU backends over net, opened once its matrices are Q8_0 */
     rmb_tensor *copies; /* 7 per layer */
     void **data;
     size_t n_quantized;
@@ -70,13 +72,11 @@ static bool open_q8(q8_model *m, const char *dir)
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
         if (!strcmp(archs[i]->name, m->cfg.architecture))
             arch = archs[i];
-    m->net = (rmb_net){.cfg = &m->cfg, .desc = &m->desc, .kern = rmb_kernels_find(NULL),
-                       .chunk = 256};
+    m->net = (rmb_net){.cfg = &m->cfg, .desc = &m->desc};
     if (!arch || arch->configure(&m->desc, &m->cfg, &err) != RMB_OK ||
         rmb_checkpoint_open(&m->ckpt, dir, &err) != RMB_OK ||
         rmb_weights_open(&m->weights, m->ckpt, &err) != RMB_OK ||
-        rmb_net_bind(&m->net, &m->weights, &err) != RMB_OK ||
-        rmb_pool_create(&m->net.pool, 2, &err) != RMB_OK) {
+        rmb_net_bind(&m->net, &m->weights, &err) != RMB_OK) {
         fprintf(stderr, "%s: %s\n", dir, err.msg);
         return false;
     }
@@ -101,7 +101,9 @@ static bool open_q8(q8_model *m, const char *dir)
             m->n_quantized++;
         }
     }
-    return true;
+    rmb_backend_options exact = {.threads = 2}, int8 = {.threads = 2, .compute = RMB_COMPUTE_INT8};
+    return rmb_backend_cpu.open(&m->exact, &m->net, &m->weights, &exact, &err) == RMB_OK &&
+           rmb_backend_cpu.open(&m->int8, &m->net, &m->weights, &int8, &err) == RMB_OK;
 }
 
 static void close_q8(q8_model *m)
@@ -109,7 +111,8 @@ static void close_q8(q8_model *m)
     for (size_t i = 0; m->data && i < 7 * (size_t)m->cfg.n_layers; i++)
         free(m->data[i]);
     free(m->data), free(m->copies);
-    rmb_pool_destroy(m->net.pool);
+    rmb_backend_cpu.close(m->exact);
+    rmb_backend_cpu.close(m->int8);
     if (m->net.layers)
         rmb_net_unbind(&m->net);
     rmb_weights_close(&m->weights);
@@ -120,7 +123,7 @@ static void close_q8(q8_model *m)
 
 /* One case's scores (as rmb_model_score: trailing padding dropped, the
  * appended token added). */
-static bool score(q8_model *m, rmb_scratch **s, json_t *c, float *out)
+static bool score(q8_model *m, rmb_backend **s, json_t *c, float *out)
 {
     size_t n;
     int32_t *ids = case_ids(c, &n);
@@ -129,7 +132,8 @@ static bool score(q8_model *m, rmb_scratch **s, json_t *c, float *out)
         while (seq.n > 1 && ids[seq.n - 1] == m->cfg.pad_token_id)
             seq.n--;
     rmb_error item, err;
-    bool ok = rmb_batch_score(&m->net, s, &seq, 1, 1 << 20, out, &item, NULL, &err) == RMB_OK &&
+    rmb_engine eng = {&m->net, *s, rmb_kernels_find(NULL)};
+    bool ok = rmb_batch_score(&eng, &seq, 1, 1 << 20, out, &item, NULL, &err) == RMB_OK &&
               item.status == RMB_OK;
     free(ids);
     return ok;
@@ -137,13 +141,14 @@ static bool score(q8_model *m, rmb_scratch **s, json_t *c, float *out)
 
 /* All of a model's cases in one batch on the int8 path, bit-identical to
  * each alone: a token's products may not depend on the rows beside it. */
-static void check_batch(q8_model *m, rmb_scratch **s, json_t *cases)
+static void check_batch(q8_model *m, rmb_backend **s, json_t *cases)
 {
     size_t count = json_array_size(cases), no = 0, i;
     json_t *c;
     rmb_seq *seq = calloc(count, sizeof *seq);
     rmb_error *item = calloc(count, sizeof *item), err;
-    m->net.int8 = true;
+    *s = m->int8;
+    rmb_engine eng = {&m->net, *s, rmb_kernels_find(NULL)};
     json_array_foreach(cases, i, c) {
         size_t n;
         int32_t *ids = case_ids(c, &n);
@@ -154,7 +159,7 @@ static void check_batch(q8_model *m, rmb_scratch **s, json_t *cases)
         no = json_array_size(json_object_get(c, "scores"));
     }
     float *batch = calloc(count * no, sizeof *batch), alone[64];
-    CHECK(rmb_batch_score(&m->net, s, seq, count, 1 << 20, batch, item, NULL, &err) == RMB_OK);
+    CHECK(rmb_batch_score(&eng, seq, count, 1 << 20, batch, item, NULL, &err) == RMB_OK);
     for (i = 0; i < count; i++) {
         CHECK(item[i].status == RMB_OK);
         CHECK(score(m, s, json_array_get(cases, i), alone));
@@ -176,13 +181,13 @@ static void test_int8_scores(void)
         CHECK(open_q8(&m, dir));
         models += m.n_quantized > 0;
         double rms = cases_rms(model);
-        rmb_scratch *s = NULL;
+        rmb_backend *s = NULL;
         size_t differ = 0; /* cases where int8 is not exact: the path ran */
         json_array_foreach(m.n_quantized ? json_object_get(model, "cases") : NULL, j, c) {
             float exact[64], int8[64];
-            m.net.int8 = false;
+            s = m.exact;
             CHECK(score(&m, &s, c, exact));
-            m.net.int8 = true;
+            s = m.int8;
             CHECK(score(&m, &s, c, int8));
             differ += memcmp(exact, int8, sizeof(float) * json_array_size(json_object_get(c, "scores"))) != 0;
             char what[4300];
@@ -199,7 +204,6 @@ static void test_int8_scores(void)
         CHECK(differ > 0 || !m.n_quantized);
         if (m.n_quantized)
             check_batch(&m, &s, json_object_get(model, "cases"));
-        rmb_scratch_free(s);
         close_q8(&m);
     }
     CHECK(models >= 5);

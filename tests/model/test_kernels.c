@@ -1,6 +1,6 @@
 /* Every SIMD kernel set this CPU runs against the scalar reference, on odd
  * sizes that exercise every tile edge and loop tail, for each weight dtype. */
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 #include "test.h"
 
 #include <stdlib.h>

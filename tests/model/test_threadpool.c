@@ -1,7 +1,7 @@
 /* The pool runs every task of every loop exactly once, whether its workers
  * are spinning (loops back to back) or asleep (loops far apart), with more
  * or fewer tasks than threads, and shuts down from either state. */
-#include "model/threadpool.h"
+#include "model/cpu/threadpool.h"
 #include "test.h"
 
 #include <stdatomic.h>

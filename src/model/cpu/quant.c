@@ -1,7 +1,7 @@
 /* Q4_K and Q6_K decoding, written from the block layouts in quant.h. */
-#include "model/quant.h"
+#include "model/cpu/quant.h"
 
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 
 #include <stdint.h>
 

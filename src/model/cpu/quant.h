@@ -12,7 +12,7 @@
 #ifndef RMB_MODEL_QUANT_H
 #define RMB_MODEL_QUANT_H
 
-#include "model/safetensors.h"
+#include "model/tensor.h"
 
 #include <stdbool.h>
 #include <stddef.h>

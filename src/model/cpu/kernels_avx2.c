@@ -1,6 +1,6 @@
 /* AVX2 + FMA + F16C kernels: 2 activation rows x 4 weight rows per tile, 8
  * floats per step; the k tail (k % 8) is summed by the scalar loads. */
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 
 #include <immintrin.h>
 
@@ -160,5 +160,13 @@ TARGET static void wsum(float *out, size_t nq, const float *p, size_t ldp, const
 }
 
 const rmb_kernels rmb_kernels_avx2 = {
-    "avx2", gemm_rows, NULL, NULL, NULL, NULL, rmb_gemm_q8_ref, rmb_quantize_q8_ref, dot, dots, wsum,
-    rmb_exp_sum_ref, rmb_silu_mul_ref};
+    .name = "avx2",
+    .gemm_rows = gemm_rows,
+    .gemm_q8 = rmb_gemm_q8_ref,
+    .quantize_q8 = rmb_quantize_q8_ref,
+    .dot = dot,
+    .dots = dots,
+    .wsum = wsum,
+    .exp_sum = rmb_exp_sum_ref,
+    .silu_mul = rmb_silu_mul_ref,
+};

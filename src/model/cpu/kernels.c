@@ -1,6 +1,6 @@
 /* The scalar reference kernels, runtime dispatch, and the GEMM driver that
  * splits work over the thread pool. */
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 
 #include <float.h>
 #include <math.h>
@@ -114,9 +114,17 @@ void rmb_silu_mul_ref(float *gate, const float *up, size_t n)
 }
 
 static const rmb_kernels scalar_kernels = {
-    "scalar",        scalar_gemm_rows, NULL,       rmb_gemm_bf16_ref, NULL,
-    NULL,            rmb_gemm_q8_ref,  rmb_quantize_q8_ref, scalar_dot, scalar_dots,
-    scalar_wsum,     rmb_exp_sum_ref,  rmb_silu_mul_ref};
+    .name = "scalar",
+    .gemm_rows = scalar_gemm_rows,
+    .gemm_bf16 = rmb_gemm_bf16_ref,
+    .gemm_q8 = rmb_gemm_q8_ref,
+    .quantize_q8 = rmb_quantize_q8_ref,
+    .dot = scalar_dot,
+    .dots = scalar_dots,
+    .wsum = scalar_wsum,
+    .exp_sum = rmb_exp_sum_ref,
+    .silu_mul = rmb_silu_mul_ref,
+};
 
 const rmb_kernels *const *rmb_kernels_available(size_t *count)
 {

@@ -4,7 +4,7 @@
  * busy workers before it sleeps: a forward pass posts hundreds of loops a
  * second, and a futex wake-up per loop left a core idle for tens of
  * microseconds each time. */
-#include "model/threadpool.h"
+#include "model/cpu/threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,7 +1,7 @@
 /* AVX-512 kernels: weights packed into panels of 32 rows, multiplied with
  * the packed activations 14 tokens x 32 weight rows at a time; masked
  * loads for the tails so nothing is read past a row. */
-#include "model/kernels.h"
+#include "model/cpu/kernels.h"
 
 #include <float.h>
 #include <immintrin.h>
@@ -687,11 +687,42 @@ TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const
 }
 
 const rmb_kernels rmb_kernels_avx512 = {
-    "avx512", NULL, gemm_packed, NULL, pack, prepack, rmb_gemm_q8_ref, quantize_q8, dot, dots,
-    wsum,     exp_sum, silu_mul};
+    .name = "avx512",
+    .gemm_packed = gemm_packed,
+    .pack = pack,
+    .prepack = prepack,
+    .gemm_q8 = rmb_gemm_q8_ref,
+    .quantize_q8 = quantize_q8,
+    .dot = dot,
+    .dots = dots,
+    .wsum = wsum,
+    .exp_sum = exp_sum,
+    .silu_mul = silu_mul,
+};
 const rmb_kernels rmb_kernels_avx512_vnni = {
-    "avx512", NULL, gemm_packed, NULL, pack, prepack, gemm_q8, quantize_q8, dot, dots, wsum,
-    exp_sum,  silu_mul};
+    .name = "avx512",
+    .gemm_packed = gemm_packed,
+    .pack = pack,
+    .prepack = prepack,
+    .gemm_q8 = gemm_q8,
+    .quantize_q8 = quantize_q8,
+    .dot = dot,
+    .dots = dots,
+    .wsum = wsum,
+    .exp_sum = exp_sum,
+    .silu_mul = silu_mul,
+};
 const rmb_kernels rmb_kernels_avx512_bf16 = {
-    "avx512", NULL, gemm_packed, gemm_bf16, pack, prepack, gemm_q8, quantize_q8, dot, dots,
-    wsum,     exp_sum, silu_mul};
+    .name = "avx512",
+    .gemm_packed = gemm_packed,
+    .gemm_bf16 = gemm_bf16,
+    .pack = pack,
+    .prepack = prepack,
+    .gemm_q8 = gemm_q8,
+    .quantize_q8 = quantize_q8,
+    .dot = dot,
+    .dots = dots,
+    .wsum = wsum,
+    .exp_sum = exp_sum,
+    .silu_mul = silu_mul,
+};
