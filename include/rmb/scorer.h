@@ -110,6 +110,11 @@ typedef struct rmb_scorer_ops {
     rmb_status (*score_outputs)(rmb_scorer *self, const rmb_sequence *seqs, size_t n,
                                 double *outputs, rmb_error *item_err, const rmb_context *ctx,
                                 rmb_error *err);
+    /* Optional: a JSON object (text the caller frees) saying what this
+     * process computes on (the native engine: device, kernel set, threads),
+     * for run.json's "machine" field: facts of the process, not of the
+     * scores; NULL if none. */
+    char *(*machine)(rmb_scorer *self);
 } rmb_scorer_ops;
 
 struct rmb_scorer {

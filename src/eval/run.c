@@ -687,11 +687,17 @@ static json_t *run_json(const run *r)
     for (size_t i = 0; merged && i < o->n_merge_stores; i++)
         json_array_append_new(merged, json_string(o->merge_stores[i]));
     json_t *shard = o->shard_count ? json_pack("[ii]", o->shard_index, o->shard_count) : json_null();
-    return json_pack("{s:s, s:s, s:b, s:o?, s:o?, s:I, s:I, s:I, s:o?}", "store", r->store_path,
-                     "fingerprint", r->scorer->fingerprint, "fresh", o->fresh, "shard", shard,
-                     "merged_from", merged, "units", (json_int_t)r->tally.units, "reused",
-                     (json_int_t)r->tally.reused, "computed", (json_int_t)r->tally.computed,
-                     "config", config_json(r));
+    json_t *doc = json_pack("{s:s, s:s, s:b, s:o?, s:o?, s:I, s:I, s:I, s:o?}", "store",
+                            r->store_path, "fingerprint", r->scorer->fingerprint, "fresh",
+                            o->fresh, "shard", shard, "merged_from", merged, "units",
+                            (json_int_t)r->tally.units, "reused", (json_int_t)r->tally.reused,
+                            "computed", (json_int_t)r->tally.computed, "config", config_json(r));
+    char *machine = r->scorer->ops->machine ? r->scorer->ops->machine(r->scorer) : NULL;
+    json_t *parsed = machine ? json_loads(machine, 0, NULL) : NULL;
+    if (doc && parsed)
+        json_object_set_new(doc, "machine", parsed);
+    free(machine);
+    return doc;
 }
 
 static rmb_status write_run_json(run *r, const char *dir)

@@ -131,8 +131,19 @@ static char *native_report(rmb_scorer *self)
     return text;
 }
 
+static char *native_machine(rmb_scorer *self)
+{
+    native_scorer *s = (native_scorer *)self;
+    json_t *r = json_pack("{s:s, s:s, s:i}", "device", rmb_model_device(s->model), "kernels",
+                          rmb_model_kernels(s->model), "threads", rmb_model_threads(s->model));
+    char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    return text;
+}
+
 static const rmb_scorer_ops native_ops = {.score = native_score,
                                           .report = native_report,
+                                          .machine = native_machine,
                                           .destroy = native_destroy,
                                           .score_outputs = native_score_outputs};
 
