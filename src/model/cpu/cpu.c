@@ -94,6 +94,9 @@ static rmb_status cpu_open(rmb_backend **out, const rmb_net *net, const rmb_weig
                            const rmb_backend_options *opt, rmb_error *err)
 {
     *out = NULL;
+    if (opt->unit) /* the pool uses every CPU it is given; there is no CPU to pick */
+        return rmb_fail(err, RMB_EUSAGE, "device 'cpu:%s': the cpu backend takes no unit",
+                        opt->unit);
     const rmb_kernels *kern = rmb_kernels_find(opt->kernels);
     if (!kern)
         return rmb_fail(err, RMB_EUNSUPPORTED, "kernels '%s': unknown or not supported by this CPU",
