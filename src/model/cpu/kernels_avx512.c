@@ -686,43 +686,14 @@ TARGET_VNNI static void gemm_q8(const rmb_q8_acts *x, size_t nt, size_t k, const
     }
 }
 
-const rmb_kernels rmb_kernels_avx512 = {
-    .name = "avx512",
-    .gemm_packed = gemm_packed,
-    .pack = pack,
-    .prepack = prepack,
-    .gemm_q8 = rmb_gemm_q8_ref,
-    .quantize_q8 = quantize_q8,
-    .dot = dot,
-    .dots = dots,
-    .wsum = wsum,
-    .exp_sum = exp_sum,
-    .silu_mul = silu_mul,
-};
-const rmb_kernels rmb_kernels_avx512_vnni = {
-    .name = "avx512",
-    .gemm_packed = gemm_packed,
-    .pack = pack,
-    .prepack = prepack,
-    .gemm_q8 = gemm_q8,
-    .quantize_q8 = quantize_q8,
-    .dot = dot,
-    .dots = dots,
-    .wsum = wsum,
-    .exp_sum = exp_sum,
-    .silu_mul = silu_mul,
-};
-const rmb_kernels rmb_kernels_avx512_bf16 = {
-    .name = "avx512",
-    .gemm_packed = gemm_packed,
-    .gemm_bf16 = gemm_bf16,
-    .pack = pack,
-    .prepack = prepack,
-    .gemm_q8 = gemm_q8,
-    .quantize_q8 = quantize_q8,
-    .dot = dot,
-    .dots = dots,
-    .wsum = wsum,
-    .exp_sum = exp_sum,
-    .silu_mul = silu_mul,
-};
+/* Every AVX-512 set shares these; the sets differ in the products the CPU
+ * has instructions for (VNNI's vpdpbusd, AVX512-BF16's vdpbf16ps). */
+#define AVX512_COMMON                                                                              \
+    .name = "avx512", .gemm_packed = gemm_packed, .pack = pack, .prepack = prepack,               \
+    .quantize_q8 = quantize_q8, .dot = dot, .dots = dots, .wsum = wsum, .exp_sum = exp_sum,        \
+    .silu_mul = silu_mul
+
+const rmb_kernels rmb_kernels_avx512 = {AVX512_COMMON, .gemm_q8 = rmb_gemm_q8_ref};
+const rmb_kernels rmb_kernels_avx512_vnni = {AVX512_COMMON, .gemm_q8 = gemm_q8};
+const rmb_kernels rmb_kernels_avx512_bf16 = {AVX512_COMMON, .gemm_q8 = gemm_q8,
+                                             .gemm_bf16 = gemm_bf16};
