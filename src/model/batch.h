@@ -28,6 +28,10 @@ typedef struct rmb_engine {
     const struct rmb_kernels *host;
 } rmb_engine;
 
+/* An open model's engine, for what drives the backend beyond scoring (a
+ * language-model head's logprobs; tests/model/test_logprobs.c). */
+const rmb_engine *rmb_model_engine(const rmb_model *m);
+
 /* Scores seq[0..count): n_labels outputs each to scores, and item_err[i]
  * per sequence (an invalid one fails alone).  budget: most rows per pass,
  * unless one sequence is longer.  Fails as a whole only for lack of memory

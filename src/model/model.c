@@ -314,6 +314,8 @@ rmb_status rmb_model_score_batch(rmb_model *m, const int32_t *const *ids, const 
     return st;
 }
 
+const rmb_engine *rmb_model_engine(const rmb_model *m) { return &m->eng; }
+
 void rmb_model_set_pass_tokens(rmb_model *m, size_t tokens)
 {
     m->budget = tokens ? tokens : m->default_budget;

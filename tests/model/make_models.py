@@ -1,7 +1,8 @@
 """Generates the model tests' fixtures into OUT (in the build tree):
 tiny random checkpoints of every architecture in several shapes and
 dtypes, the reference scores of token sequences computed by reference.py
-(cases.json), and broken checkpoints for the error tests (errors.json)."""
+(cases.json), broken checkpoints for the error tests (errors.json), and
+language-model heads with reference log-probabilities (logprobs.json)."""
 import json
 import os
 import shutil
@@ -162,6 +163,54 @@ def write_errors(out):
         json.dump({"errors": errors}, f, indent=1)
 
 
+# Language-model heads for the backend's logprobs: a real lm_head.weight
+# (proves the name binding; vocabulary over two streamed blocks of 2048,
+# the last partial) and tied embeddings (tie_word_embeddings, no lm_head).
+LM_MODELS = [
+    ("lm_llama_f32", base("LlamaForSequenceClassification", vocab_size=5000), "F32", True),
+    ("lm_qwen3_tied_bf16", base("Qwen3ForSequenceClassification", hidden_size=40, head_dim=10,
+                                num_attention_heads=5, num_key_value_heads=5, intermediate_size=70,
+                                vocab_size=2100, tie_word_embeddings=True,
+                                use_sliding_window=False, max_window_layers=2), "BF16", False),
+]
+
+
+def lm_pairs(cfg, W, head, ids):
+    """(row, token, log-prob) for every next token (the DPO scorer's reads)
+    and the most and least likely token of a few rows."""
+    windows = reference.qwen_windows(cfg) if "Qwen" in cfg["architectures"][0] \
+        else [None] * cfg["num_hidden_layers"]
+    with torch.no_grad():
+        h = reference.llama_hidden(cfg, W, torch.tensor(ids), windows, qk_norm="Qwen3" in
+                                   cfg["architectures"][0])
+        lp = torch.log_softmax(h.double() @ head.double().T, dim=-1)
+    pairs = [(t, ids[t + 1]) for t in range(len(ids) - 1)]
+    for t in (0, len(ids) // 2, len(ids) - 1):
+        pairs += [(t, int(lp[t].argmax())), (t, int(lp[t].argmin()))]
+    return [[t, tok, float(lp[t, tok])] for t, tok in pairs]
+
+
+def write_logprobs(out):
+    gen = torch.Generator().manual_seed(4321)
+    models = []
+    for i, (name, cfg, dtype, own_head) in enumerate(LM_MODELS):
+        d = os.path.join(out, name)
+        W = checkpoint.write_model(d, cfg, dtype, seed=300 + i, with_tokenizer=False)
+        if own_head:
+            W["lm_head.weight"] = torch.randn(cfg["vocab_size"], cfg["hidden_size"],
+                                              generator=gen) / cfg["hidden_size"] ** 0.5 * 4
+            checkpoint.write_safetensors(os.path.join(d, "model.safetensors"), W, dtype,
+                                         {"format": "pt"})
+            W = checkpoint.stored(W, dtype)
+        head = W["lm_head.weight"] if own_head else W["model.embed_tokens.weight"]
+        seqs = [torch.randint(1, cfg["vocab_size"], (n,), generator=gen).tolist()
+                for n in (70, 9)]
+        models.append({"dir": d, "seqs": [{"ids": ids, "pairs": lm_pairs(cfg, W, head, ids)}
+                                          for ids in seqs]})
+    with open(os.path.join(out, "logprobs.json"), "w") as f:
+        json.dump({"models": models, "no_head": os.path.join(out, "llama_f32")}, f, indent=1)
+
+
 def write_e2e(out):
     """A tiny Qwen3 model with the real Qwen3 tokenizer (full vocabulary),
     for rmb score / rmb eval end to end."""
@@ -177,6 +226,7 @@ def main():
     torch.set_num_threads(1)
     write_cases(out)
     write_errors(out)
+    write_logprobs(out)
     write_e2e(out)
 
 
